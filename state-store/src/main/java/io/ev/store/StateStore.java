@@ -1,0 +1,863 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
+
+import net.openhft.chronicle.bytes.BytesStore;
+import net.openhft.chronicle.map.ChronicleMap;
+import net.openhft.chronicle.map.ChronicleMapBuilder;
+import net.openhft.chronicle.map.ExternalMapQueryContext;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.collections.IntArrayList;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import static io.ev.store.StateStoreException.Reason.BATCH_ORDER;
+import static io.ev.store.StateStoreException.Reason.CLOSED;
+import static io.ev.store.StateStoreException.Reason.INVALID_CONFIGURATION;
+import static io.ev.store.StateStoreException.Reason.IO_ERROR;
+import static io.ev.store.StateStoreException.Reason.STORE_FULL;
+import static io.ev.store.StateStoreException.Reason.TOO_MANY_WRITERS;
+import static io.ev.store.StateStoreException.Reason.VALUE_TOO_LARGE;
+
+/**
+ * Versioned off-heap record store: 64-bit keys to bounded byte values in one Chronicle Map, with
+ * incremental page digests, a Merkle tree over them, and per-batch undo.
+ * <ul>
+ *   <li>page = {@code mix(key) & (pageCount - 1)}; page digest = sum mod 2^64 of the record hashes
+ *       of its live records, kept with an atomic add on every write, so it depends only on the
+ *       final contents, never on how concurrent writers interleaved;</li>
+ *   <li>batches: {@link #begin(long)} opens batch seq, writers write inside the newest open batch,
+ *       {@link #seal(long)} recomputes the Merkle paths of dirty pages and returns the root,
+ *       {@link #commit(long)} frees the oldest batch's undo, {@link #rollback(long)} undoes every
+ *       batch >= seq newest-first. Up to {@code maxOpenBatches} may be open (pipelining);</li>
+ *   <li>repair: {@link #diffPages}, {@link #exportRecords}, {@link #importRecords}; whole-store
+ *       transfer with {@link #exportSnapshot(Path)} and {@link #importSnapshot(Path, long)}.</li>
+ * </ul>
+ * Threads: any number of {@link StoreWriter}s (one per thread) read and write concurrently;
+ * batch control (begin/seal/commit/rollback/import/export/close) is called by one coordinator
+ * thread while no writer runs, ordered after the writers by the pipeline's batch barrier.
+ */
+public final class StateStore implements AutoCloseable
+{
+    /** Sentinel: no batch. */
+    public static final long NULL_SEQ = -1;
+    /** Returned by get for a key without a value. */
+    public static final int MISSING = -1;
+
+    private final Context ctx;
+    private final ChronicleMap<Long, byte[]> map;
+    private final int pageCount;
+    private final int pageMask;
+    private final UnsafeBuffer pageDigests;
+    private final UnsafeBuffer pageVersions;
+    private final UnsafeBuffer pageDirtyEpochs;
+    private final int[] dirtyPages;
+    private final AtomicInteger dirtyCount = new AtomicInteger();
+    private final MerkleTree tree;
+    private final AtomicLong entryCount = new AtomicLong();
+    private final StoreWriter[] writers;
+    private final StoreWriter control;
+    private final AtomicInteger writersCreated = new AtomicInteger();
+    private final StoreMetadata metadata;
+    private final boolean openedClean;
+
+    private volatile long dirtyEpoch = 1;
+    private volatile long newestOpenSeq = NULL_SEQ;
+    private volatile boolean closed;
+    private long oldestOpenSeq = NULL_SEQ;
+    private long lastCommittedSeq = NULL_SEQ;
+
+    private StateStore(final Context ctx)
+    {
+        this.ctx = ctx;
+        this.pageCount = ctx.pageCount();
+        this.pageMask = pageCount - 1;
+        this.pageDigests = new UnsafeBuffer(ByteBuffer.allocateDirect(pageCount * Long.BYTES));
+        this.pageVersions = new UnsafeBuffer(ByteBuffer.allocateDirect(pageCount * Long.BYTES));
+        this.pageDirtyEpochs = new UnsafeBuffer(ByteBuffer.allocateDirect(pageCount * Long.BYTES));
+        this.dirtyPages = new int[pageCount];
+        this.tree = new MerkleTree(pageDigests, pageCount);
+        this.writers = new StoreWriter[ctx.writers()];
+        this.metadata = null == ctx.file() ? null : new StoreMetadata(ctx.file());
+        final boolean existed = null != ctx.file() && Files.exists(ctx.file());
+        if (existed)
+        {
+            metadata.readAndCheck(ctx);
+        }
+        this.map = createMap(ctx);
+        this.control = new StoreWriter(this, ctx.writers(), newUndoLog(), ctx.maxValueBytes());
+        boolean clean = true;
+        if (existed)
+        {
+            clean = metadata.cleanClose();
+            StoreScan.rebuild(this, clean, metadata.root());
+            lastCommittedSeq = metadata.lastCommittedSeq();
+        }
+        tree.recomputeAll();
+        this.openedClean = clean;
+        if (null != metadata)
+        {
+            metadata.write(ctx, false, tree.root(), lastCommittedSeq);
+        }
+    }
+
+    /**
+     * Opens a store: in memory, or persisted to {@link Context#file(Path)} (reopened if it exists).
+     *
+     * @param ctx bounds and options, validated here.
+     * @return the open store.
+     */
+    public static StateStore open(final Context ctx)
+    {
+        ctx.conclude();
+        return new StateStore(ctx);
+    }
+
+    private static ChronicleMap<Long, byte[]> createMap(final Context ctx)
+    {
+        final ChronicleMapBuilder<Long, byte[]> builder = ChronicleMapBuilder.of(Long.class, byte[].class)
+            .name("ev-state-store")
+            .entries(ctx.maxEntries())
+            .averageValueSize(ctx.averageValueBytes() + RecordLayout.TRAILER_LENGTH)
+            .maxBloatFactor(MAX_BLOAT_FACTOR);
+        try
+        {
+            return null == ctx.file() ? builder.create() : builder.createPersistedTo(ctx.file().toFile());
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            throw new StateStoreException(IO_ERROR, "cannot open store file " + ctx.file() + ": " + ex, ex);
+        }
+    }
+
+    private static final double MAX_BLOAT_FACTOR = 2.0;
+
+    /**
+     * Creates the writer for one thread; at most {@link Context#writers(int)} may be created.
+     *
+     * @return a new writer with its own undo log.
+     */
+    public StoreWriter newWriter()
+    {
+        checkOpen();
+        final int id = writersCreated.getAndIncrement();
+        if (id >= writers.length)
+        {
+            writersCreated.decrementAndGet();
+            throw new StateStoreException(
+                TOO_MANY_WRITERS, "all " + writers.length + " writers are in use (setting writers)");
+        }
+        final UndoLog log = newUndoLog();
+        final long newest = newestOpenSeq;
+        if (NULL_SEQ != newest)
+        {
+            for (long seq = oldestOpenSeq; seq <= newest; seq++)
+            {
+                log.reset(slot(seq), seq);
+            }
+        }
+        final StoreWriter writer = new StoreWriter(this, id, log, ctx.maxValueBytes());
+        writers[id] = writer;
+        return writer;
+    }
+
+    private UndoLog newUndoLog()
+    {
+        return new UndoLog(ctx.maxOpenBatches(), ctx.undoBytesPerBatch());
+    }
+
+    /**
+     * Opens batch {@code seq}: the first batch after a commit or rollback, or the one after the
+     * newest open batch, which must have been sealed.
+     */
+    public void begin(final long seq)
+    {
+        checkOpen();
+        final long newest = newestOpenSeq;
+        if (NULL_SEQ != newest)
+        {
+            if (seq != newest + 1)
+            {
+                throw new StateStoreException(BATCH_ORDER, "begin(" + seq + "): next batch must be " + (newest + 1));
+            }
+            if (seq - oldestOpenSeq >= ctx.maxOpenBatches())
+            {
+                throw new StateStoreException(BATCH_ORDER, "begin(" + seq + "): " + ctx.maxOpenBatches() +
+                    " batches already open (setting maxOpenBatches); commit or roll back first");
+            }
+            if (dirtyCount.get() != 0)
+            {
+                throw new StateStoreException(BATCH_ORDER, "begin(" + seq + "): batch " + newest + " is not sealed");
+            }
+        }
+        else if (seq <= lastCommittedSeq || seq < 0)
+        {
+            throw new StateStoreException(BATCH_ORDER, "begin(" + seq + "): seq must be > last committed " +
+                lastCommittedSeq + " and >= 0");
+        }
+        final int slot = slot(seq);
+        control.undoLog().reset(slot, seq);
+        for (final StoreWriter writer : writers)
+        {
+            if (null != writer)
+            {
+                writer.undoLog().reset(slot, seq);
+            }
+        }
+        if (NULL_SEQ == newest)
+        {
+            oldestOpenSeq = seq;
+        }
+        newestOpenSeq = seq;
+    }
+
+    /**
+     * Recomputes the Merkle paths of pages written since the last seal and returns the root.
+     * May be called again for the same batch after more writes (repair).
+     *
+     * @param seq the newest open batch.
+     * @return the state root after the batch.
+     */
+    public long seal(final long seq)
+    {
+        checkOpen();
+        if (seq != newestOpenSeq || NULL_SEQ == seq)
+        {
+            throw new StateStoreException(BATCH_ORDER, "seal(" + seq + "): newest open batch is " + newestOpenSeq);
+        }
+        recomputeDirty();
+        return tree.root();
+    }
+
+    /**
+     * Commits the oldest open batch: frees its undo and the records it deleted.
+     */
+    public void commit(final long seq)
+    {
+        checkOpen();
+        if (NULL_SEQ == newestOpenSeq || seq != oldestOpenSeq)
+        {
+            throw new StateStoreException(BATCH_ORDER, "commit(" + seq + "): oldest open batch is " +
+                (NULL_SEQ == newestOpenSeq ? "none" : Long.toString(oldestOpenSeq)));
+        }
+        if (seq == newestOpenSeq && dirtyCount.get() != 0)
+        {
+            throw new StateStoreException(BATCH_ORDER, "commit(" + seq + "): batch has writes not sealed");
+        }
+        final int slot = slot(seq);
+        purgeTombstones(control.undoLog(), slot, seq);
+        for (final StoreWriter writer : writers)
+        {
+            if (null != writer)
+            {
+                purgeTombstones(writer.undoLog(), slot, seq);
+                writer.undoLog().reset(slot, NULL_SEQ);
+            }
+        }
+        control.undoLog().reset(slot, NULL_SEQ);
+        lastCommittedSeq = seq;
+        if (seq == newestOpenSeq)
+        {
+            oldestOpenSeq = NULL_SEQ;
+            newestOpenSeq = NULL_SEQ;
+        }
+        else
+        {
+            oldestOpenSeq = seq + 1;
+        }
+    }
+
+    private void purgeTombstones(final UndoLog log, final int slot, final long seq)
+    {
+        if (log.hasTombstones(slot))
+        {
+            for (int entry = log.start(slot), end = log.end(slot); entry < end; entry = log.next(entry))
+            {
+                control.purgeTombstone(log.key(entry), seq);
+            }
+        }
+    }
+
+    /**
+     * Undoes every open batch >= {@code seq}, newest first: contents, page digests, versions and
+     * the Merkle tree return to their state before batch {@code seq}. The batches are closed and
+     * {@code seq} may be begun again.
+     */
+    public void rollback(final long seq)
+    {
+        checkOpen();
+        final long newest = newestOpenSeq;
+        if (NULL_SEQ == newest || seq < oldestOpenSeq || seq > newest)
+        {
+            throw new StateStoreException(BATCH_ORDER, "rollback(" + seq + "): open batches are " +
+                (NULL_SEQ == newest ? "none" : "[" + oldestOpenSeq + ", " + newest + "]") +
+                (NULL_SEQ != newest && seq < oldestOpenSeq ? " (below the oldest open batch)" : ""));
+        }
+        for (long batch = newest; batch >= seq; batch--)
+        {
+            final int slot = slot(batch);
+            undoSlot(control.undoLog(), slot);
+            for (final StoreWriter writer : writers)
+            {
+                if (null != writer)
+                {
+                    undoSlot(writer.undoLog(), slot);
+                    writer.undoLog().reset(slot, NULL_SEQ);
+                }
+            }
+            control.undoLog().reset(slot, NULL_SEQ);
+        }
+        recomputeDirty();
+        if (seq == oldestOpenSeq)
+        {
+            oldestOpenSeq = NULL_SEQ;
+            newestOpenSeq = NULL_SEQ;
+        }
+        else
+        {
+            newestOpenSeq = seq - 1;
+        }
+    }
+
+    private void undoSlot(final UndoLog log, final int slot)
+    {
+        final int start = log.start(slot);
+        for (int end = log.end(slot); end > start; )
+        {
+            final int entry = log.previous(end);
+            control.undo(log, entry, lastCommittedSeq);
+            end = entry;
+        }
+    }
+
+    /**
+     * Calls {@code consumer} with every key written in open batch {@code seq}, each once, on
+     * every writer: the candidates for repair after a divergence in that batch.
+     */
+    public void forEachWrittenKey(final long seq, final LongConsumer consumer)
+    {
+        checkOpen();
+        if (NULL_SEQ == newestOpenSeq || seq < oldestOpenSeq || seq > newestOpenSeq)
+        {
+            throw new StateStoreException(BATCH_ORDER, "batch " + seq + " is not open");
+        }
+        final int slot = slot(seq);
+        forEachKey(control.undoLog(), slot, consumer);
+        for (final StoreWriter writer : writers)
+        {
+            if (null != writer)
+            {
+                forEachKey(writer.undoLog(), slot, consumer);
+            }
+        }
+    }
+
+    private static void forEachKey(final UndoLog log, final int slot, final LongConsumer consumer)
+    {
+        for (int entry = log.start(slot), end = log.end(slot); entry < end; entry = log.next(entry))
+        {
+            consumer.accept(log.key(entry));
+        }
+    }
+
+    /**
+     * Lists the pages whose digests differ from {@code other}'s, walking both trees top-down.
+     *
+     * @param other the peer's tree (same page count).
+     * @param differingPages receives page indexes in ascending order.
+     */
+    public void diffPages(final DigestTree other, final IntArrayList differingPages)
+    {
+        checkOpen();
+        tree.diff(other, differingPages);
+    }
+
+    /**
+     * @return the maximum length of an {@link #exportRecords} frame for {@code keyCount} keys.
+     */
+    public int maxExportLength(final int keyCount)
+    {
+        return RecordsCodec.maxLength(keyCount, ctx.maxValueBytes());
+    }
+
+    /**
+     * Writes the current values of {@code keys} (absent keys as deletions) and the current
+     * digests of their pages into one frame (layout in docs/formats.md).
+     *
+     * @return the frame length.
+     */
+    public int exportRecords(final long[] keys, final int count, final MutableDirectBuffer dst, final int offset)
+    {
+        checkOpen();
+        return RecordsCodec.encode(this, control, keys, count, dst, offset);
+    }
+
+    /**
+     * Imports a frame from {@link #exportRecords} into open batch {@code seq} (so it can be rolled
+     * back with the batch), after verifying that the result reproduces the sender's digest of every
+     * page the frame covers. On any failure the store is unchanged.
+     */
+    public void importRecords(final long seq, final DirectBuffer src, final int offset, final int length)
+    {
+        checkOpen();
+        checkWritable(seq);
+        RecordsCodec.decodeAndApply(this, control, seq, src, offset, length);
+    }
+
+    /**
+     * Writes every committed record, with the root, to a snapshot file (layout in docs/formats.md).
+     * No batch may be open.
+     *
+     * @return the root of the exported state.
+     */
+    public long exportSnapshot(final Path file)
+    {
+        checkOpen();
+        checkNoOpenBatch("exportSnapshot");
+        return SnapshotFile.write(this, file);
+    }
+
+    /**
+     * Replaces the whole contents with a snapshot file's, after checking its checksum, bounds and
+     * that its records reproduce its root (and {@code expectedRoot} unless {@link #NULL_SEQ}).
+     * No batch may be open. On any failure the store is unchanged.
+     */
+    public void importSnapshot(final Path file, final long expectedRoot)
+    {
+        checkOpen();
+        checkNoOpenBatch("importSnapshot");
+        SnapshotFile.read(this, control, file, expectedRoot);
+    }
+
+    private void checkNoOpenBatch(final String operation)
+    {
+        if (NULL_SEQ != newestOpenSeq)
+        {
+            throw new StateStoreException(BATCH_ORDER, operation + ": batches [" + oldestOpenSeq + ", " +
+                newestOpenSeq + "] are open; commit or roll back first");
+        }
+    }
+
+    /**
+     * @return the Merkle root as of the last seal, rollback or import.
+     */
+    public long root()
+    {
+        return tree.root();
+    }
+
+    /**
+     * @return a read-only view of this store's Merkle tree (live: reflects later seals).
+     */
+    public DigestTree digestTree()
+    {
+        return tree;
+    }
+
+    /**
+     * @return the page a key belongs to.
+     */
+    public int page(final long key)
+    {
+        return (int)RecordLayout.mix(key) & pageMask;
+    }
+
+    public int pageCount()
+    {
+        return pageCount;
+    }
+
+    /**
+     * @return the digest of a page (sum of its live record hashes), current to the last write.
+     */
+    public long pageDigest(final int page)
+    {
+        return pageDigests.getLongVolatile(page * Long.BYTES);
+    }
+
+    /**
+     * @return the seq of the last batch that changed the page, {@link #NULL_SEQ} if none.
+     */
+    public long pageVersion(final int page)
+    {
+        return pageVersions.getLongVolatile(page * Long.BYTES) - 1;
+    }
+
+    /**
+     * @return physical entries: live records plus records deleted by still-open batches.
+     */
+    public long size()
+    {
+        return entryCount.get();
+    }
+
+    public long newestOpenSeq()
+    {
+        return newestOpenSeq;
+    }
+
+    public long oldestOpenSeq()
+    {
+        return NULL_SEQ == newestOpenSeq ? NULL_SEQ : oldestOpenSeq;
+    }
+
+    public long lastCommittedSeq()
+    {
+        return lastCommittedSeq;
+    }
+
+    /**
+     * @return false if this persisted store was not closed cleanly: it may hold writes of batches
+     * that never committed, and must be restored from a checkpoint and the journal.
+     */
+    public boolean openedClean()
+    {
+        return openedClean;
+    }
+
+    public Context context()
+    {
+        return ctx;
+    }
+
+    /**
+     * Rolls back any open batch, records a clean close for a persisted store, and frees the map.
+     */
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        if (NULL_SEQ != newestOpenSeq)
+        {
+            rollback(oldestOpenSeq);
+        }
+        closed = true;
+        try
+        {
+            if (null != metadata)
+            {
+                metadata.write(ctx, true, tree.root(), lastCommittedSeq);
+            }
+        }
+        finally
+        {
+            map.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- package-private for writers
+
+    ExternalMapQueryContext<Long, byte[], ?> queryContext(final BytesStore<?, ?> keyStore)
+    {
+        return map.queryContext(keyStore, RecordLayout.SCRATCH_KEY_OFFSET, Long.BYTES);
+    }
+
+    ChronicleMap<Long, byte[]> map()
+    {
+        return map;
+    }
+
+    void checkOpen()
+    {
+        if (closed)
+        {
+            throw new StateStoreException(CLOSED, "the store is closed");
+        }
+    }
+
+    void checkValueLength(final long key, final int length)
+    {
+        if (length < 0 || length > ctx.maxValueBytes())
+        {
+            throw new StateStoreException(VALUE_TOO_LARGE, "value of " + length + " bytes for key " + key +
+                " outside [0, " + ctx.maxValueBytes() + "] (setting maxValueBytes)");
+        }
+    }
+
+    /**
+     * @return the undo slot of {@code seq}, if it is the newest open batch.
+     */
+    int checkWritable(final long seq)
+    {
+        if (seq != newestOpenSeq || NULL_SEQ == seq)
+        {
+            checkOpen();
+            throw new StateStoreException(BATCH_ORDER, "write in batch " + seq + " but the newest open batch is " +
+                newestOpenSeq);
+        }
+        return slot(seq);
+    }
+
+    private int slot(final long seq)
+    {
+        return (int)(seq % ctx.maxOpenBatches());
+    }
+
+    void reserveEntry(final long key)
+    {
+        if (entryCount.incrementAndGet() > ctx.maxEntries())
+        {
+            entryCount.decrementAndGet();
+            throw new StateStoreException(STORE_FULL, "cannot insert key " + key + ": store holds its maximum of " +
+                ctx.maxEntries() + " entries (setting maxEntries)");
+        }
+    }
+
+    void releaseEntry()
+    {
+        entryCount.decrementAndGet();
+    }
+
+    long entryCountForScan(final long delta)
+    {
+        return entryCount.addAndGet(delta);
+    }
+
+    void applyWrite(final int page, final long seq, final long digestDelta)
+    {
+        final int index = page * Long.BYTES;
+        if (0 != digestDelta)
+        {
+            pageDigests.getAndAddLong(index, digestDelta);
+        }
+        // versions are stored + 1 so that a zeroed buffer means "never written"
+        if (pageVersions.getLongVolatile(index) != seq + 1)
+        {
+            pageVersions.putLongRelease(index, seq + 1);
+        }
+        markDirty(page);
+    }
+
+    void applyUndo(final int page, final long digestDelta, final long previousPageVersion)
+    {
+        final int index = page * Long.BYTES;
+        pageDigests.getAndAddLong(index, digestDelta);
+        if (pageVersions.getLong(index) - 1 > previousPageVersion)
+        {
+            pageVersions.putLong(index, previousPageVersion + 1);
+        }
+        markDirty(page);
+    }
+
+    void loadPage(final int page, final long digestDelta, final long version)
+    {
+        final int index = page * Long.BYTES;
+        pageDigests.putLong(index, pageDigests.getLong(index) + digestDelta);
+        if (pageVersions.getLong(index) - 1 < version)
+        {
+            pageVersions.putLong(index, version + 1);
+        }
+    }
+
+    void clearPages()
+    {
+        pageDigests.setMemory(0, pageCount * Long.BYTES, (byte)0);
+        pageVersions.setMemory(0, pageCount * Long.BYTES, (byte)0);
+        dirtyCount.set(0);
+        dirtyEpoch++;
+    }
+
+    void restoreLastCommitted(final long seq)
+    {
+        lastCommittedSeq = seq;
+    }
+
+    void recomputeAllNodes()
+    {
+        tree.recomputeAll();
+    }
+
+    private void markDirty(final int page)
+    {
+        final int index = page * Long.BYTES;
+        final long epoch = dirtyEpoch;
+        final long pageEpoch = pageDirtyEpochs.getLongVolatile(index);
+        if (pageEpoch != epoch && pageDirtyEpochs.compareAndSetLong(index, pageEpoch, epoch))
+        {
+            dirtyPages[dirtyCount.getAndIncrement()] = page;
+        }
+    }
+
+    private void recomputeDirty()
+    {
+        final int count = dirtyCount.get();
+        if (count > 0)
+        {
+            tree.recompute(dirtyPages, count);
+            dirtyCount.set(0);
+            dirtyEpoch++;
+        }
+    }
+
+    /**
+     * Bounds and options of a store, validated once by {@link #conclude()}. The bounds without a
+     * default (maxEntries, maxValueBytes, pageCount) must be set.
+     */
+    public static final class Context
+    {
+        /** Largest value size accepted. */
+        public static final int MAX_VALUE_BYTES_LIMIT = 1 << 20;
+        /** Largest page count accepted. */
+        public static final int MAX_PAGE_COUNT = 1 << 24;
+        /** Default number of writer threads. */
+        public static final int WRITERS_DEFAULT = 1;
+        /** Default number of batches that may be open at once. */
+        public static final int MAX_OPEN_BATCHES_DEFAULT = 4;
+        /** Default undo bytes per writer per batch. */
+        public static final int UNDO_BYTES_PER_BATCH_DEFAULT = 1 << 20;
+
+        private long maxEntries = -1;
+        private int maxValueBytes = -1;
+        private int averageValueBytes = -1;
+        private int pageCount = -1;
+        private Path file;
+        private int writers = WRITERS_DEFAULT;
+        private int maxOpenBatches = MAX_OPEN_BATCHES_DEFAULT;
+        private int undoBytesPerBatch = UNDO_BYTES_PER_BATCH_DEFAULT;
+        private boolean concluded;
+
+        /** @param maxEntries required: most records the store holds, in [1, 2^40]. */
+        public Context maxEntries(final long maxEntries)
+        {
+            this.maxEntries = maxEntries;
+            return this;
+        }
+
+        public long maxEntries()
+        {
+            return maxEntries;
+        }
+
+        /** @param maxValueBytes required: largest value, in [0, 1 MiB]. */
+        public Context maxValueBytes(final int maxValueBytes)
+        {
+            this.maxValueBytes = maxValueBytes;
+            return this;
+        }
+
+        public int maxValueBytes()
+        {
+            return maxValueBytes;
+        }
+
+        /** @param averageValueBytes expected mean value size for sizing the map; default maxValueBytes. */
+        public Context averageValueBytes(final int averageValueBytes)
+        {
+            this.averageValueBytes = averageValueBytes;
+            return this;
+        }
+
+        public int averageValueBytes()
+        {
+            return averageValueBytes;
+        }
+
+        /** @param pageCount required: digest pages, a power of two in [1, 2^24]. */
+        public Context pageCount(final int pageCount)
+        {
+            this.pageCount = pageCount;
+            return this;
+        }
+
+        public int pageCount()
+        {
+            return pageCount;
+        }
+
+        /** @param file persist to this file (reopened if it exists); null (default) for in memory. */
+        public Context file(final Path file)
+        {
+            this.file = file;
+            return this;
+        }
+
+        public Path file()
+        {
+            return file;
+        }
+
+        /** @param writers most writer threads, in [1, 1024]; default 1. */
+        public Context writers(final int writers)
+        {
+            this.writers = writers;
+            return this;
+        }
+
+        public int writers()
+        {
+            return writers;
+        }
+
+        /** @param maxOpenBatches most batches open at once (pipeline depth), in [1, 64]; default 4. */
+        public Context maxOpenBatches(final int maxOpenBatches)
+        {
+            this.maxOpenBatches = maxOpenBatches;
+            return this;
+        }
+
+        public int maxOpenBatches()
+        {
+            return maxOpenBatches;
+        }
+
+        /** @param undoBytesPerBatch undo log bytes per writer per open batch, in [4 KiB, 1 GiB]. */
+        public Context undoBytesPerBatch(final int undoBytesPerBatch)
+        {
+            this.undoBytesPerBatch = undoBytesPerBatch;
+            return this;
+        }
+
+        public int undoBytesPerBatch()
+        {
+            return undoBytesPerBatch;
+        }
+
+        /**
+         * Validates every setting once; each error names the setting and its allowed range.
+         */
+        public Context conclude()
+        {
+            if (concluded)
+            {
+                return this;
+            }
+            require(maxEntries >= 1 && maxEntries <= 1L << 40, "maxEntries", maxEntries, "[1, 2^40] (required)");
+            require(maxValueBytes >= 0 && maxValueBytes <= MAX_VALUE_BYTES_LIMIT,
+                "maxValueBytes", maxValueBytes, "[0, " + MAX_VALUE_BYTES_LIMIT + "] (required)");
+            require(pageCount >= 1 && pageCount <= MAX_PAGE_COUNT && Integer.bitCount(pageCount) == 1,
+                "pageCount", pageCount, "a power of two in [1, " + MAX_PAGE_COUNT + "] (required)");
+            if (averageValueBytes < 0)
+            {
+                averageValueBytes = Math.max(1, maxValueBytes);
+            }
+            require(averageValueBytes >= 1 && averageValueBytes <= Math.max(1, maxValueBytes),
+                "averageValueBytes", averageValueBytes, "[1, maxValueBytes]");
+            require(writers >= 1 && writers <= 1024, "writers", writers, "[1, 1024]");
+            require(maxOpenBatches >= 1 && maxOpenBatches <= 64, "maxOpenBatches", maxOpenBatches, "[1, 64]");
+            final int minimumUndo = Math.max(4096, UndoLog.entryLength(maxValueBytes + RecordLayout.TRAILER_LENGTH));
+            require(undoBytesPerBatch >= minimumUndo && undoBytesPerBatch <= 1 << 30,
+                "undoBytesPerBatch", undoBytesPerBatch, "[" + minimumUndo + ", 2^30]");
+            concluded = true;
+            return this;
+        }
+
+        private static void require(final boolean valid, final String setting, final long value, final String range)
+        {
+            if (!valid)
+            {
+                throw new StateStoreException(INVALID_CONFIGURATION, setting + " = " + value + " must be in " + range);
+            }
+        }
+    }
+}
