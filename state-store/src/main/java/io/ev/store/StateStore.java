@@ -254,12 +254,24 @@ public final class StateStore implements AutoCloseable
             throw new StateStoreException(BATCH_ORDER, "commit(" + seq + "): batch has writes not sealed");
         }
         final int slot = slot(seq);
-        purgeTombstones(control.undoLog(), slot, seq);
+        // a key deleted by one writer may have been first written (and logged) by another
+        boolean tombstones = control.undoLog().hasTombstones(slot);
+        for (final StoreWriter writer : writers)
+        {
+            tombstones |= null != writer && writer.undoLog().hasTombstones(slot);
+        }
+        if (tombstones)
+        {
+            purgeTombstones(control.undoLog(), slot, seq);
+        }
         for (final StoreWriter writer : writers)
         {
             if (null != writer)
             {
-                purgeTombstones(writer.undoLog(), slot, seq);
+                if (tombstones)
+                {
+                    purgeTombstones(writer.undoLog(), slot, seq);
+                }
                 writer.undoLog().reset(slot, NULL_SEQ);
             }
         }
@@ -278,12 +290,9 @@ public final class StateStore implements AutoCloseable
 
     private void purgeTombstones(final UndoLog log, final int slot, final long seq)
     {
-        if (log.hasTombstones(slot))
+        for (int entry = log.start(slot), end = log.end(slot); entry < end; entry = log.next(entry))
         {
-            for (int entry = log.start(slot), end = log.end(slot); entry < end; entry = log.next(entry))
-            {
-                control.purgeTombstone(log.key(entry), seq);
-            }
+            control.purgeTombstone(log.key(entry), seq);
         }
     }
 
@@ -710,6 +719,8 @@ public final class StateStore implements AutoCloseable
         public static final int MAX_VALUE_BYTES_LIMIT = 1 << 20;
         /** Largest page count accepted. */
         public static final int MAX_PAGE_COUNT = 1 << 24;
+        /** Largest ratio of maxValueBytes to averageValueBytes (Chronicle limits chunks per entry). */
+        public static final int MAX_VALUE_TO_AVERAGE_RATIO = 64;
         /** Default number of writer threads. */
         public static final int WRITERS_DEFAULT = 1;
         /** Default number of batches that may be open at once. */
@@ -841,8 +852,10 @@ public final class StateStore implements AutoCloseable
             {
                 averageValueBytes = Math.max(1, maxValueBytes);
             }
-            require(averageValueBytes >= 1 && averageValueBytes <= Math.max(1, maxValueBytes),
-                "averageValueBytes", averageValueBytes, "[1, maxValueBytes]");
+            final int minimumAverage = Math.max(1, maxValueBytes / MAX_VALUE_TO_AVERAGE_RATIO);
+            require(averageValueBytes >= minimumAverage && averageValueBytes <= Math.max(1, maxValueBytes),
+                "averageValueBytes", averageValueBytes, "[maxValueBytes / " + MAX_VALUE_TO_AVERAGE_RATIO + " = " +
+                minimumAverage + ", maxValueBytes]");
             require(writers >= 1 && writers <= 1024, "writers", writers, "[1, 1024]");
             require(maxOpenBatches >= 1 && maxOpenBatches <= 64, "maxOpenBatches", maxOpenBatches, "[1, 64]");
             final int minimumUndo = Math.max(4096, UndoLog.entryLength(maxValueBytes + RecordLayout.TRAILER_LENGTH));

@@ -163,11 +163,20 @@ public final class StoreWriter
                 }
                 hadLiveValue = !wasTombstone;
                 oldHash = wasTombstone ? 0 : view.getLong(oldTrailer + HASH_OFFSET);
+                final int undoMark = undoLog.position(slot);
                 if (view.getLong(oldTrailer + VERSION_OFFSET) != seq)
                 {
                     saveUndo(slot, key, page, oldAddress, oldLength);
                 }
-                entry.doReplaceValue(newValue);
+                try
+                {
+                    entry.doReplaceValue(newValue);
+                }
+                catch (final IllegalStateException | IllegalArgumentException ex)
+                {
+                    undoLog.truncate(slot, undoMark);
+                    throw outOfMemory(key, recordLength, ex);
+                }
             }
             else
             {
@@ -177,8 +186,16 @@ public final class StoreWriter
                 }
                 checkUndoSpace(slot, key, UndoLog.ABSENT);
                 store.reserveEntry(key);
+                try
+                {
+                    context.absentEntry().doInsert(newValue);
+                }
+                catch (final IllegalStateException | IllegalArgumentException ex)
+                {
+                    store.releaseEntry();
+                    throw outOfMemory(key, recordLength, ex);
+                }
                 saveUndo(slot, key, page, 0, UndoLog.ABSENT);
-                context.absentEntry().doInsert(newValue);
                 oldHash = 0;
             }
             if (tombstone)
@@ -188,6 +205,16 @@ public final class StoreWriter
             store.applyWrite(page, seq, hash - oldHash);
             return hadLiveValue;
         }
+    }
+
+    private StateStoreException outOfMemory(final long key, final int recordLength, final RuntimeException ex)
+    {
+        return new StateStoreException(
+            StateStoreException.Reason.STORE_FULL,
+            "no room for key " + key + " (" + (recordLength - TRAILER_LENGTH) + " value bytes): the store's memory, " +
+            "sized for maxEntries x averageValueBytes, is exhausted (settings maxEntries, averageValueBytes; " +
+            ex.getMessage() + ")",
+            ex);
     }
 
     private void saveUndo(final int slot, final long key, final int page, final long address, final int length)

@@ -106,6 +106,16 @@ final class UndoLog
         slotPositions[slot] += length;
     }
 
+    int position(final int slot)
+    {
+        return slotPositions[slot];
+    }
+
+    void truncate(final int slot, final int position)
+    {
+        slotPositions[slot] = position;
+    }
+
     void markTombstone(final int slot)
     {
         slotHasTombstones[slot] = true;
