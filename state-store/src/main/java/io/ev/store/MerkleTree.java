@@ -11,14 +11,15 @@ import org.agrona.collections.IntArrayList;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * Merkle tree with a fixed fan-out over an off-heap array of page digests (level 0, owned by the
- * caller). Interior levels live in one off-heap array, level after level:
+ * Merkle tree with a fixed fan-out over the page digests held in the caller's off-heap page records
+ * (level 0). Interior levels live in one off-heap array, level after level:
  * <pre>
  *  nodes: | level 1 (ceil(P/F) longs) | level 2 (ceil(P/F^2) longs) | ... | root (1 long) |
  * </pre>
- * A node's digest is xxh3 of its children's digests laid side by side, so a parent is hashed
- * straight from off-heap memory without copying. Recomputing after a batch touches only the
- * ancestors of dirty pages: cost O(d log d + d * levels) for d dirty pages, independent of size.
+ * A node's digest is xxh3 of its children's digests laid side by side (page digests are first
+ * gathered from their strided page records; interior nodes are hashed in place). Recomputing
+ * after a batch touches only the ancestors of dirty pages: cost O(d log d + d * levels) for d
+ * dirty pages, independent of the number of records.
  * <p>
  * Not thread safe: recompute while no writer runs (the pipeline's batch barrier orders it).
  */
@@ -30,17 +31,21 @@ final class MerkleTree implements DigestTree
     private static final LongHashFunction XX3 = LongHashFunction.xx3();
 
     private final UnsafeBuffer pages;
+    private final int pageStride;
     private final UnsafeBuffer nodes;
+    private final UnsafeBuffer gather = new UnsafeBuffer(ByteBuffer.allocateDirect(FANOUT * Long.BYTES));
     private final int[] widths;
     private final int[] levelOffsets;
 
     /**
-     * @param pages off-heap page digests, {@code pageCount * 8} bytes, native order.
+     * @param pages off-heap page records whose first 8 bytes are the page digest, native order.
+     * @param pageStride bytes from one page record to the next (8 for a plain digest array).
      * @param pageCount number of pages, a power of two.
      */
-    MerkleTree(final UnsafeBuffer pages, final int pageCount)
+    MerkleTree(final UnsafeBuffer pages, final int pageStride, final int pageCount)
     {
         this.pages = pages;
+        this.pageStride = pageStride;
         int levels = 1;
         int width = pageCount;
         do
@@ -82,7 +87,7 @@ final class MerkleTree implements DigestTree
     {
         if (level == 0)
         {
-            return pages.getLong(index * Long.BYTES);
+            return pages.getLong(index * pageStride);
         }
         return nodes.getLong((levelOffsets[level] + index) * Long.BYTES);
     }
@@ -178,9 +183,23 @@ final class MerkleTree implements DigestTree
         final int childLevel = level - 1;
         final int first = index << FANOUT_SHIFT;
         final int count = Math.min(FANOUT, widths[childLevel] - first);
-        final long address = childLevel == 0 ?
-            pages.addressOffset() + (long)first * Long.BYTES :
-            nodes.addressOffset() + (long)(levelOffsets[childLevel] + first) * Long.BYTES;
+        final long address;
+        if (childLevel == 0 && pageStride != Long.BYTES)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                gather.putLong(i * Long.BYTES, pages.getLong((first + i) * pageStride));
+            }
+            address = gather.addressOffset();
+        }
+        else if (childLevel == 0)
+        {
+            address = pages.addressOffset() + (long)first * Long.BYTES;
+        }
+        else
+        {
+            address = nodes.addressOffset() + (long)(levelOffsets[childLevel] + first) * Long.BYTES;
+        }
         final long digest = XX3.hashMemory(address, (long)count * Long.BYTES);
         nodes.putLong((levelOffsets[level] + index) * Long.BYTES, digest);
     }

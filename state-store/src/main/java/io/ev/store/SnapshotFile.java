@@ -102,7 +102,7 @@ final class SnapshotFile
     {
         final int pageCount = store.pageCount();
         final UnsafeBuffer digests = new UnsafeBuffer(ByteBuffer.allocateDirect(pageCount * Long.BYTES));
-        final MerkleTree tree = new MerkleTree(digests, pageCount);
+        final MerkleTree tree = new MerkleTree(digests, Long.BYTES, pageCount);
         final long[] header = new long[2];
         final long recordCount = scan(store, writer, file, header, (key, version, value, length) ->
         {

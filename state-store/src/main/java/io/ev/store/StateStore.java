@@ -4,7 +4,6 @@
 package io.ev.store;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -15,6 +14,7 @@ import net.openhft.chronicle.bytes.BytesStore;
 import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ChronicleMapBuilder;
 import net.openhft.chronicle.map.ExternalMapQueryContext;
+import org.agrona.BufferUtil;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.IntArrayList;
@@ -53,13 +53,25 @@ public final class StateStore implements AutoCloseable
     /** Returned by get for a key without a value. */
     public static final int MISSING = -1;
 
+    static final int PAGE_DIGEST_OFFSET = 0;
+    static final int PAGE_VERSION_OFFSET = PAGE_DIGEST_OFFSET + Long.BYTES;
+    static final int PAGE_DIRTY_EPOCH_OFFSET = PAGE_VERSION_OFFSET + Long.BYTES;
+    static final int PAGE_LENGTH = PAGE_DIRTY_EPOCH_OFFSET + 2 * Long.BYTES;
+    static final int CACHE_LINE_LENGTH = 64;
+
     private final Context ctx;
     private final ChronicleMap<Long, byte[]> map;
     private final int pageCount;
     private final int pageMask;
-    private final UnsafeBuffer pageDigests;
-    private final UnsafeBuffer pageVersions;
-    private final UnsafeBuffer pageDirtyEpochs;
+    /**
+     * Per-page metadata, one 32-byte record per page so that a write touches one cache line:
+     * <pre>
+     *  +---------------+------------------------+------------------+-------------+
+     *  | digest (8)    | version + 1 (8, 0=none)| dirty epoch (8)  | reserved (8)|
+     *  +---------------+------------------------+------------------+-------------+
+     * </pre>
+     */
+    private final UnsafeBuffer pages;
     private final int[] dirtyPages;
     private final AtomicInteger dirtyCount = new AtomicInteger();
     private final MerkleTree tree;
@@ -72,6 +84,7 @@ public final class StateStore implements AutoCloseable
 
     private volatile long dirtyEpoch = 1;
     private volatile long newestOpenSeq = NULL_SEQ;
+    private int newestOpenSlot;
     private volatile boolean closed;
     private long oldestOpenSeq = NULL_SEQ;
     private long lastCommittedSeq = NULL_SEQ;
@@ -81,11 +94,9 @@ public final class StateStore implements AutoCloseable
         this.ctx = ctx;
         this.pageCount = ctx.pageCount();
         this.pageMask = pageCount - 1;
-        this.pageDigests = new UnsafeBuffer(ByteBuffer.allocateDirect(pageCount * Long.BYTES));
-        this.pageVersions = new UnsafeBuffer(ByteBuffer.allocateDirect(pageCount * Long.BYTES));
-        this.pageDirtyEpochs = new UnsafeBuffer(ByteBuffer.allocateDirect(pageCount * Long.BYTES));
+        this.pages = new UnsafeBuffer(BufferUtil.allocateDirectAligned(pageCount * PAGE_LENGTH, CACHE_LINE_LENGTH));
         this.dirtyPages = new int[pageCount];
-        this.tree = new MerkleTree(pageDigests, pageCount);
+        this.tree = new MerkleTree(pages, PAGE_LENGTH, pageCount);
         this.writers = new StoreWriter[ctx.writers()];
         this.metadata = null == ctx.file() ? null : new StoreMetadata(ctx.file());
         final boolean existed = null != ctx.file() && Files.exists(ctx.file());
@@ -96,18 +107,26 @@ public final class StateStore implements AutoCloseable
         this.map = createMap(ctx);
         this.control = new StoreWriter(this, ctx.writers(), newUndoLog(), ctx.maxValueBytes());
         boolean clean = true;
-        if (existed)
+        try
         {
-            clean = metadata.cleanClose();
-            StoreScan.rebuild(this, clean, metadata.root());
-            lastCommittedSeq = metadata.lastCommittedSeq();
+            if (existed)
+            {
+                clean = metadata.cleanClose();
+                StoreScan.rebuild(this, clean, metadata.root());
+                lastCommittedSeq = metadata.lastCommittedSeq();
+            }
+            tree.recomputeAll();
+            if (null != metadata)
+            {
+                metadata.write(ctx, false, tree.root(), lastCommittedSeq);
+            }
         }
-        tree.recomputeAll();
+        catch (final RuntimeException ex)
+        {
+            map.close();
+            throw ex;
+        }
         this.openedClean = clean;
-        if (null != metadata)
-        {
-            metadata.write(ctx, false, tree.root(), lastCommittedSeq);
-        }
     }
 
     /**
@@ -139,7 +158,7 @@ public final class StateStore implements AutoCloseable
         }
     }
 
-    private static final double MAX_BLOAT_FACTOR = 2.0;
+    private static final double MAX_BLOAT_FACTOR = 1.0;
 
     /**
      * Creates the writer for one thread; at most {@link Context#writers(int)} may be created.
@@ -217,6 +236,7 @@ public final class StateStore implements AutoCloseable
         {
             oldestOpenSeq = seq;
         }
+        newestOpenSlot = slot;
         newestOpenSeq = seq;
     }
 
@@ -333,6 +353,7 @@ public final class StateStore implements AutoCloseable
         }
         else
         {
+            newestOpenSlot = slot(seq - 1);
             newestOpenSeq = seq - 1;
         }
     }
@@ -490,7 +511,7 @@ public final class StateStore implements AutoCloseable
      */
     public long pageDigest(final int page)
     {
-        return pageDigests.getLongVolatile(page * Long.BYTES);
+        return pages.getLongVolatile(page * PAGE_LENGTH + PAGE_DIGEST_OFFSET);
     }
 
     /**
@@ -498,7 +519,7 @@ public final class StateStore implements AutoCloseable
      */
     public long pageVersion(final int page)
     {
-        return pageVersions.getLongVolatile(page * Long.BYTES) - 1;
+        return pages.getLongVolatile(page * PAGE_LENGTH + PAGE_VERSION_OFFSET) - 1;
     }
 
     /**
@@ -605,7 +626,7 @@ public final class StateStore implements AutoCloseable
             throw new StateStoreException(BATCH_ORDER, "write in batch " + seq + " but the newest open batch is " +
                 newestOpenSeq);
         }
-        return slot(seq);
+        return newestOpenSlot;
     }
 
     private int slot(final long seq)
@@ -635,44 +656,47 @@ public final class StateStore implements AutoCloseable
 
     void applyWrite(final int page, final long seq, final long digestDelta)
     {
-        final int index = page * Long.BYTES;
+        final int index = page * PAGE_LENGTH;
         if (0 != digestDelta)
         {
-            pageDigests.getAndAddLong(index, digestDelta);
+            pages.getAndAddLong(index + PAGE_DIGEST_OFFSET, digestDelta);
         }
-        // versions are stored + 1 so that a zeroed buffer means "never written"
-        if (pageVersions.getLongVolatile(index) != seq + 1)
+        // versions are stored + 1 so that a zeroed record means "never written"
+        if (pages.getLongVolatile(index + PAGE_VERSION_OFFSET) != seq + 1)
         {
-            pageVersions.putLongRelease(index, seq + 1);
+            pages.putLongRelease(index + PAGE_VERSION_OFFSET, seq + 1);
         }
-        markDirty(page);
+        markDirty(page, index);
     }
 
     void applyUndo(final int page, final long digestDelta, final long previousPageVersion)
     {
-        final int index = page * Long.BYTES;
-        pageDigests.getAndAddLong(index, digestDelta);
-        if (pageVersions.getLong(index) - 1 > previousPageVersion)
+        final int index = page * PAGE_LENGTH;
+        pages.getAndAddLong(index + PAGE_DIGEST_OFFSET, digestDelta);
+        if (pages.getLong(index + PAGE_VERSION_OFFSET) - 1 > previousPageVersion)
         {
-            pageVersions.putLong(index, previousPageVersion + 1);
+            pages.putLong(index + PAGE_VERSION_OFFSET, previousPageVersion + 1);
         }
-        markDirty(page);
+        markDirty(page, index);
     }
 
     void loadPage(final int page, final long digestDelta, final long version)
     {
-        final int index = page * Long.BYTES;
-        pageDigests.putLong(index, pageDigests.getLong(index) + digestDelta);
-        if (pageVersions.getLong(index) - 1 < version)
+        final int index = page * PAGE_LENGTH;
+        pages.putLong(index + PAGE_DIGEST_OFFSET, pages.getLong(index + PAGE_DIGEST_OFFSET) + digestDelta);
+        if (pages.getLong(index + PAGE_VERSION_OFFSET) - 1 < version)
         {
-            pageVersions.putLong(index, version + 1);
+            pages.putLong(index + PAGE_VERSION_OFFSET, version + 1);
         }
     }
 
     void clearPages()
     {
-        pageDigests.setMemory(0, pageCount * Long.BYTES, (byte)0);
-        pageVersions.setMemory(0, pageCount * Long.BYTES, (byte)0);
+        for (int index = 0, end = pageCount * PAGE_LENGTH; index < end; index += PAGE_LENGTH)
+        {
+            pages.putLong(index + PAGE_DIGEST_OFFSET, 0);
+            pages.putLong(index + PAGE_VERSION_OFFSET, 0);
+        }
         dirtyCount.set(0);
         dirtyEpoch++;
     }
@@ -687,12 +711,11 @@ public final class StateStore implements AutoCloseable
         tree.recomputeAll();
     }
 
-    private void markDirty(final int page)
+    private void markDirty(final int page, final int index)
     {
-        final int index = page * Long.BYTES;
         final long epoch = dirtyEpoch;
-        final long pageEpoch = pageDirtyEpochs.getLongVolatile(index);
-        if (pageEpoch != epoch && pageDirtyEpochs.compareAndSetLong(index, pageEpoch, epoch))
+        final long pageEpoch = pages.getLongVolatile(index + PAGE_DIRTY_EPOCH_OFFSET);
+        if (pageEpoch != epoch && pages.compareAndSetLong(index + PAGE_DIRTY_EPOCH_OFFSET, pageEpoch, epoch))
         {
             dirtyPages[dirtyCount.getAndIncrement()] = page;
         }
@@ -822,7 +845,13 @@ public final class StateStore implements AutoCloseable
             return maxOpenBatches;
         }
 
-        /** @param undoBytesPerBatch undo log bytes per writer per open batch, in [4 KiB, 1 GiB]. */
+        /**
+         * @param undoBytesPerBatch undo log bytes per writer per open batch, in
+         * [4 KiB, (2^31 - 1) / maxOpenBatches]; default 1 MiB. The store allocates
+         * (writers + 1) x maxOpenBatches x undoBytesPerBatch off-heap at open (the extra log serves
+         * repair imports). Size it with {@link #undoBytesPerWrite(int)} x the most distinct keys one
+         * writer writes in a batch.
+         */
         public Context undoBytesPerBatch(final int undoBytesPerBatch)
         {
             this.undoBytesPerBatch = undoBytesPerBatch;
@@ -832,6 +861,15 @@ public final class StateStore implements AutoCloseable
         public int undoBytesPerBatch()
         {
             return undoBytesPerBatch;
+        }
+
+        /**
+         * @param valueBytes value length.
+         * @return undo log bytes taken by the first write of a key holding {@code valueBytes} in a batch.
+         */
+        public static int undoBytesPerWrite(final int valueBytes)
+        {
+            return UndoLog.entryLength(valueBytes + RecordLayout.TRAILER_LENGTH);
         }
 
         /**
@@ -859,8 +897,10 @@ public final class StateStore implements AutoCloseable
             require(writers >= 1 && writers <= 1024, "writers", writers, "[1, 1024]");
             require(maxOpenBatches >= 1 && maxOpenBatches <= 64, "maxOpenBatches", maxOpenBatches, "[1, 64]");
             final int minimumUndo = Math.max(4096, UndoLog.entryLength(maxValueBytes + RecordLayout.TRAILER_LENGTH));
-            require(undoBytesPerBatch >= minimumUndo && undoBytesPerBatch <= 1 << 30,
-                "undoBytesPerBatch", undoBytesPerBatch, "[" + minimumUndo + ", 2^30]");
+            final int maximumUndo = Integer.MAX_VALUE / maxOpenBatches;
+            require(undoBytesPerBatch >= minimumUndo && undoBytesPerBatch <= maximumUndo,
+                "undoBytesPerBatch", undoBytesPerBatch, "[" + minimumUndo + ", (2^31 - 1) / maxOpenBatches = " +
+                maximumUndo + "]");
             concluded = true;
             return this;
         }

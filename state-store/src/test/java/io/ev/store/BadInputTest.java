@@ -37,6 +37,8 @@ class BadInputTest
             () -> StateStore.open(StoreFixtures.context(10, 8).writers(0)));
         assertRefused(StateStoreException.Reason.INVALID_CONFIGURATION, "undoBytesPerBatch",
             () -> StateStore.open(StoreFixtures.context(10, 8).undoBytesPerBatch(16)));
+        assertRefused(StateStoreException.Reason.INVALID_CONFIGURATION, "maxOpenBatches",
+            () -> StateStore.open(StoreFixtures.context(10, 8).undoBytesPerBatch(1 << 29)));
     }
 
     @Test
@@ -62,8 +64,9 @@ class BadInputTest
         final long seed = Long.getLong("ev.test.seed", System.nanoTime());
         System.out.println("BadInputTest capacity seed = " + seed);
         final Random random = new Random(seed);
-        final int maxEntries = 20_000;
-        final StateStore.Context ctx = StoreFixtures.context(maxEntries, 64).undoBytesPerBatch(1 << 22);
+        final int maxEntries = Integer.getInteger("ev.test.capacity", 20_000);
+        final StateStore.Context ctx = StoreFixtures.context(maxEntries, 64)
+            .undoBytesPerBatch(Math.max(1 << 22, maxEntries * 40));
         try (StateStore store = StateStore.open(ctx))
         {
             final StoreWriter writer = store.newWriter();

@@ -193,21 +193,7 @@ class PersistenceTest
         for (long seq = 0; seq < 3; seq++)
         {
             store.begin(seq);
-            for (int i = 0; i < 100; i++)
-            {
-                final long key = random.nextInt((int)KEY_RANGE);
-                if (random.nextInt(5) == 0)
-                {
-                    writer.remove(seq, key);
-                    model.remove(key);
-                }
-                else
-                {
-                    final byte[] value = StoreFixtures.randomValue(random);
-                    StoreFixtures.put(writer, seq, key, value);
-                    model.put(key, value);
-                }
-            }
+            StoreFixtures.randomWrites(random, writer, seq, model, KEY_RANGE, 100, 5);
             root = store.seal(seq);
             store.commit(seq);
         }

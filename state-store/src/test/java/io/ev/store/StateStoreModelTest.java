@@ -150,21 +150,7 @@ class StateStoreModelTest
                 rootsBefore.add(store.root());
                 versionsBefore.add(pageVersions(store));
                 store.begin(seq);
-                for (int i = 0; i < 40; i++)
-                {
-                    final long key = random.nextInt((int)KEY_RANGE);
-                    if (random.nextInt(4) == 0)
-                    {
-                        writer.remove(seq, key);
-                        model.remove(key);
-                    }
-                    else
-                    {
-                        final byte[] value = StoreFixtures.randomValue(random);
-                        StoreFixtures.put(writer, seq, key, value);
-                        model.put(key, value);
-                    }
-                }
+                StoreFixtures.randomWrites(random, writer, seq, model, KEY_RANGE, 40, 4);
                 store.seal(seq);
             }
 

@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Random;
 import java.util.TreeMap;
 
 import net.openhft.hashing.LongHashFunction;
@@ -54,7 +55,37 @@ final class StoreFixtures
         writer.put(seq, key, new UnsafeBuffer(bytes), 0, bytes.length);
     }
 
-    static byte[] randomValue(final java.util.Random random)
+    /**
+     * Applies {@code count} random writes (one in {@code removeOneIn} a remove) in batch {@code seq}
+     * to the store and to {@code model}.
+     */
+    static void randomWrites(
+        final Random random,
+        final StoreWriter writer,
+        final long seq,
+        final Map<Long, byte[]> model,
+        final long keyRange,
+        final int count,
+        final int removeOneIn)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            final long key = random.nextInt((int)keyRange);
+            if (random.nextInt(removeOneIn) == 0)
+            {
+                writer.remove(seq, key);
+                model.remove(key);
+            }
+            else
+            {
+                final byte[] value = randomValue(random);
+                put(writer, seq, key, value);
+                model.put(key, value);
+            }
+        }
+    }
+
+    static byte[] randomValue(final Random random)
     {
         final byte[] bytes = new byte[random.nextInt(MAX_VALUE_BYTES + 1)];
         random.nextBytes(bytes);
