@@ -57,10 +57,15 @@ final class StoreFixtures
      */
     static StateStore openStore(final long recordCount, final int undoBytesPerBatch)
     {
+        return openStore(recordCount, undoBytesPerBatch, PAGE_COUNT);
+    }
+
+    static StateStore openStore(final long recordCount, final int undoBytesPerBatch, final int pageCount)
+    {
         return StateStore.open(new StateStore.Context()
             .maxEntries(recordCount + recordCount / 4 + 1024)
             .maxValueBytes(VALUE_BYTES)
-            .pageCount(PAGE_COUNT)
+            .pageCount(pageCount)
             .writers(1)
             .undoBytesPerBatch(undoBytesPerBatch));
     }

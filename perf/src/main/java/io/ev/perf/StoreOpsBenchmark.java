@@ -63,6 +63,8 @@ import static io.ev.perf.StoreFixtures.VALUE_BYTES;
  *       undo entry and no seal, the store's bare write path. {@code storePut - storePutRewrite}
  *       is the cost of the undo entry.</li>
  * </ul>
+ * The store states take {@code -p pageCount=N} (default 4,096 pages, ~24 records a page; with
+ * 65,536 pages, 1.5 records a page, the 2 MiB page table adds a cache miss to every write).
  * Every put changes 8 bytes of the value so that the record hash and page digest really change.
  * Target: storePut at most 1.3 x rawChroniclePutLoop. {@code -p putsPerBatch=N} changes the batch
  * length of {@code storePutAmortisedSeal} (at most ~69,000: the undo log holds
@@ -191,6 +193,10 @@ public class StoreOpsBenchmark
     @State(Scope.Thread)
     public static class StoreState
     {
+        /** Digest pages: 4096 gives ~24 records per page at 100,000 records. */
+        @Param({ "4096" })
+        int pageCount;
+
         private StateStore store;
         private StoreWriter writer;
         private final UnsafeBuffer dst = new UnsafeBuffer(ByteBuffer.allocateDirect(VALUE_BYTES));
@@ -204,7 +210,7 @@ public class StoreOpsBenchmark
         public void setUp()
         {
             BenchmarkMain.requireJvmOptions();
-            store = StoreFixtures.openStore(RECORD_COUNT);
+            store = StoreFixtures.openStore(RECORD_COUNT, StoreFixtures.UNDO_BYTES_PER_BATCH, pageCount);
             writer = store.newWriter();
             StoreFixtures.load(store, writer, RECORD_COUNT);
         }
@@ -232,6 +238,10 @@ public class StoreOpsBenchmark
     @State(Scope.Thread)
     public static class PutState
     {
+        /** Digest pages: 4096 gives ~24 records per page at 100,000 records. */
+        @Param({ "4096" })
+        int pageCount;
+
         private StateStore store;
         private StoreWriter writer;
         private final UnsafeBuffer value = StoreFixtures.newValue();
@@ -257,7 +267,7 @@ public class StoreOpsBenchmark
                 throw new IllegalArgumentException("putsPerBatch = " + putsPerBatch + " must be in [1, " +
                     UNDO_BYTES_PER_BATCH / UNDO_ENTRY_BYTES + "]: the undo log of one batch must hold it");
             }
-            store = StoreFixtures.openStore(RECORD_COUNT);
+            store = StoreFixtures.openStore(RECORD_COUNT, StoreFixtures.UNDO_BYTES_PER_BATCH, pageCount);
             writer = store.newWriter();
             seq = StoreFixtures.load(store, writer, RECORD_COUNT);
             store.begin(seq);
@@ -300,6 +310,10 @@ public class StoreOpsBenchmark
     @State(Scope.Thread)
     public static class RewriteState
     {
+        /** Digest pages: 4096 gives ~24 records per page at 100,000 records. */
+        @Param({ "4096" })
+        int pageCount;
+
         private StateStore store;
         private StoreWriter writer;
         private final UnsafeBuffer value = StoreFixtures.newValue();
@@ -315,7 +329,7 @@ public class StoreOpsBenchmark
         public void setUp()
         {
             BenchmarkMain.requireJvmOptions();
-            store = StoreFixtures.openStore(RECORD_COUNT, REWRITE_UNDO_BYTES);
+            store = StoreFixtures.openStore(RECORD_COUNT, REWRITE_UNDO_BYTES, pageCount);
             writer = store.newWriter();
             seq = StoreFixtures.load(store, writer, RECORD_COUNT);
             store.begin(seq);
@@ -421,6 +435,10 @@ public class StoreOpsBenchmark
     @State(Scope.Thread)
     public static class BatchPutState
     {
+        /** Digest pages: 4096 gives ~24 records per page at 100,000 records. */
+        @Param({ "4096" })
+        int pageCount;
+
         private StateStore store;
         private StoreWriter writer;
         private final UnsafeBuffer value = StoreFixtures.newValue();
@@ -433,7 +451,7 @@ public class StoreOpsBenchmark
         public void setUp()
         {
             BenchmarkMain.requireJvmOptions();
-            store = StoreFixtures.openStore(RECORD_COUNT);
+            store = StoreFixtures.openStore(RECORD_COUNT, StoreFixtures.UNDO_BYTES_PER_BATCH, pageCount);
             writer = store.newWriter();
             seq = StoreFixtures.load(store, writer, RECORD_COUNT) - 1;
         }
