@@ -1,0 +1,664 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.engine;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Supplier;
+
+import io.ev.pipeline.Batch;
+import io.ev.pipeline.KeyConflictMixer;
+import io.ev.pipeline.Mixer;
+import io.ev.pipeline.ParallelExecutor;
+import io.ev.pipeline.PhaseExecutor;
+import io.ev.pipeline.Request;
+import io.ev.pipeline.RequestRing;
+import io.ev.pipeline.SequentialExecutor;
+import io.ev.store.StateStore;
+import io.ev.store.StoreWriter;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.YieldingIdleStrategy;
+
+/**
+ * The engine on one node (standalone role): requests enter a multi-producer ring; the batcher
+ * thread cuts a batch (up to {@code maxBatchRequests}, or fewer at the end of what is waiting),
+ * mixes it into phases, runs the phases on the workers, seals, commits, and only then releases
+ * the replies to each client's {@link ReplyListener}.
+ * <pre>
+ *  submit (any thread) -> RequestRing -> [ev-batcher] drain -> mix -> execute (ev-worker-*) ->
+ *                                        seal -> commit -> CommitListener -> replies
+ * </pre>
+ * Life cycle: {@link #launch(Context)} opens the store, runs the {@link StoreInitializer}, starts
+ * the threads; {@link #close()} refuses new requests, finishes what was accepted, stops.
+ */
+public final class Engine implements AutoCloseable
+{
+    /** Submit result: accepted; the reply follows on the client's listener after commit. */
+    public static final int SUBMITTED = RequestRing.OFFERED;
+    /** Submit result: the ring stayed full (immediately, or until the back-pressure timeout). */
+    public static final int REJECTED_RING_FULL = RequestRing.RING_FULL;
+    /** Submit result: payload longer than the largest registered type accepts. */
+    public static final int REJECTED_PAYLOAD_TOO_LARGE = RequestRing.PAYLOAD_TOO_LARGE;
+    /** Submit result: the engine is closed or failed. */
+    public static final int REJECTED_CLOSED = RequestRing.CLOSED;
+    /** Submit result: client id outside [0, maxClients) or without a registered listener. */
+    public static final int REJECTED_UNKNOWN_CLIENT = 4;
+
+    private final Context ctx;
+    private final StateStore store;
+    private final StoreWriter reader;
+    private final RequestRing ring;
+    private final PhaseExecutor executor;
+    private final AtomicReferenceArray<ReplyListener> clients;
+    private final Batcher batcher;
+    private final AgentRunner batcherRunner;
+    private final EngineCounters counters = new EngineCounters();
+    private volatile boolean closed;
+
+    private Engine(final Context ctx)
+    {
+        this.ctx = ctx;
+        this.store = StateStore.open(ctx.store().writers(ctx.workers() + 2));
+        try
+        {
+            this.reader = store.newWriter();
+            if (null != ctx.initializer())
+            {
+                ctx.initializer().initialize(store, reader);
+            }
+            this.ring = new RequestRing(ctx.ringCapacity(), ctx.registry().maxPayloadBytes());
+            this.executor = ctx.workers() == 1 ? new SequentialExecutor(store) :
+                new ParallelExecutor(store, new ParallelExecutor.Context()
+                    .workers(ctx.workers())
+                    .idleStrategy(ctx.idleStrategy())
+                    .pinCpus(ctx.pinCpus()));
+        }
+        catch (final RuntimeException ex)
+        {
+            store.close();
+            throw ex;
+        }
+        this.clients = new AtomicReferenceArray<>(ctx.maxClients());
+        this.batcher = new Batcher(store.lastCommittedSeq() + 1);
+        this.batcherRunner = new AgentRunner(ctx.idleStrategy().get(), this::onBatcherError, null, batcher);
+        AgentRunner.startOnThread(batcherRunner);
+    }
+
+    /**
+     * Validates the context, opens the store, loads initial state and starts the threads.
+     */
+    public static Engine launch(final Context ctx)
+    {
+        ctx.conclude();
+        return new Engine(ctx);
+    }
+
+    /**
+     * Registers the listener that receives client {@code clientId}'s replies. Register before the
+     * client submits; a later registration replaces the listener.
+     */
+    public void registerClient(final int clientId, final ReplyListener listener)
+    {
+        if (clientId < 0 || clientId >= ctx.maxClients())
+        {
+            throw new IllegalArgumentException("clientId " + clientId + " outside [0, " + ctx.maxClients() +
+                ") (setting maxClients)");
+        }
+        clients.set(clientId, listener);
+    }
+
+    /**
+     * Offers a request. Zero allocation. With back pressure {@link BackPressure#BLOCK} it waits up
+     * to {@code submitTimeoutNs} for room in the ring; with {@link BackPressure#REJECT} it fails
+     * at once when the ring is full.
+     *
+     * @return {@link #SUBMITTED} or one of the {@code REJECTED_*} reason codes.
+     */
+    public int submit(
+        final int clientId,
+        final long requestId,
+        final int type,
+        final DirectBuffer payload,
+        final int offset,
+        final int length)
+    {
+        if (clientId < 0 || clientId >= clients.length() || null == clients.get(clientId))
+        {
+            counters.rejected.incrementAndGet();
+            return REJECTED_UNKNOWN_CLIENT;
+        }
+        final int result = BackPressure.BLOCK == ctx.backPressure() ?
+            ring.offer(clientId, requestId, type, payload, offset, length, ctx.submitTimeoutNs(),
+                YieldingIdleStrategy.INSTANCE) :
+            ring.offer(clientId, requestId, type, payload, offset, length);
+        if (SUBMITTED == result)
+        {
+            counters.submitted.incrementAndGet();
+        }
+        else
+        {
+            counters.rejected.incrementAndGet();
+        }
+        return result;
+    }
+
+    /**
+     * @return a readable description of a submit result code.
+     */
+    public static String describeSubmit(final int result)
+    {
+        switch (result)
+        {
+            case SUBMITTED:
+                return "submitted";
+            case REJECTED_RING_FULL:
+                return "rejected: input ring full (back pressure)";
+            case REJECTED_PAYLOAD_TOO_LARGE:
+                return "rejected: payload larger than any registered type accepts";
+            case REJECTED_CLOSED:
+                return "rejected: engine closed";
+            case REJECTED_UNKNOWN_CLIENT:
+                return "rejected: unknown client id";
+            default:
+                return "unknown submit result " + result;
+        }
+    }
+
+    public EngineCounters counters()
+    {
+        return counters;
+    }
+
+    /**
+     * @return the state root after the last committed batch.
+     */
+    public long root()
+    {
+        return batcher.lastRoot;
+    }
+
+    /**
+     * Read access for oracles and tools: use only while the engine is idle (every submitted
+     * request replied) and from one thread at a time.
+     */
+    public StoreWriter reader()
+    {
+        return reader;
+    }
+
+    /**
+     * @return true when every accepted request has been executed and replied to.
+     */
+    public boolean isIdle()
+    {
+        return ring.size() == 0 && counters.committed() == counters.submitted();
+    }
+
+    public Context context()
+    {
+        return ctx;
+    }
+
+    /**
+     * @return the failure that stopped the batcher, or null.
+     */
+    public Throwable failure()
+    {
+        return batcher.failure;
+    }
+
+    /**
+     * Refuses new requests, lets the batcher finish every accepted one (bounded by
+     * {@code closeTimeoutNs}), then stops the threads and closes the store. Idempotent.
+     */
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        ring.close();
+        final long deadlineNs = System.nanoTime() + ctx.closeTimeoutNs();
+        final IdleStrategy idle = new BackoffIdleStrategy();
+        while (ring.size() > 0 && null == batcher.failure && System.nanoTime() - deadlineNs < 0)
+        {
+            idle.idle();
+        }
+        try
+        {
+            batcherRunner.close();
+            executor.close();
+        }
+        finally
+        {
+            store.close();
+        }
+    }
+
+    private void onBatcherError(final Throwable throwable)
+    {
+        if (null == batcher.failure)
+        {
+            batcher.failure = throwable;
+        }
+        ring.close();
+    }
+
+    /**
+     * The batcher agent: one batch per duty cycle.
+     */
+    final class Batcher implements Agent
+    {
+        private final Batch batch;
+        private final Mixer mixer;
+        private final Request request = new Request();
+        private final UnsafeBuffer reply = new UnsafeBuffer(0, 0);
+        private long nextSeq;
+        volatile long lastRoot;
+        volatile Throwable failure;
+
+        Batcher(final long firstSeq)
+        {
+            this.nextSeq = firstSeq;
+            this.batch = new Batch(ctx.maxBatchRequests(), ctx.registry().maxPayloadBytes(),
+                ctx.registry().maxReplyBytes());
+            this.mixer = null != ctx.mixer() ? ctx.mixer() : new KeyConflictMixer(ctx.maxBatchRequests());
+            this.lastRoot = store.root();
+        }
+
+        public int doWork()
+        {
+            if (null != failure)
+            {
+                return 0;
+            }
+            final long seq = nextSeq;
+            batch.reset(seq);
+            final int count = ring.drainTo(batch, ctx.maxBatchRequests());
+            if (0 == count)
+            {
+                return 0;
+            }
+            store.begin(seq);
+            mixer.mix(batch, ctx.registry());
+            executor.execute(batch, ctx.registry());
+            final long root = store.seal(seq);
+            store.commit(seq);
+            lastRoot = root;
+            nextSeq = seq + 1;
+            if (null != ctx.commitListener())
+            {
+                ctx.commitListener().onCommit(batch, root);
+            }
+            releaseReplies(seq, count);
+            counters.batches.incrementAndGet();
+            counters.phases.addAndGet(batch.phaseCount());
+            return count;
+        }
+
+        private void releaseReplies(final long seq, final int count)
+        {
+            long aborted = 0;
+            for (int i = 0; i < count; i++)
+            {
+                batch.wrap(request, i);
+                batch.wrapReply(reply, i);
+                final int length = batch.replyLength(i);
+                if (length < ReplyCodes.CODE_LENGTH || ReplyCodes.OK != ReplyCodes.code(reply, 0))
+                {
+                    aborted++;
+                }
+                final ReplyListener listener = clients.get((int)request.clientId());
+                if (null != listener)
+                {
+                    listener.onReply(request.clientId(), request.requestId(), request.type(), seq, reply, 0, length);
+                }
+            }
+            counters.aborted.addAndGet(aborted);
+            counters.committed.addAndGet(count);
+        }
+
+        public String roleName()
+        {
+            return "ev-batcher";
+        }
+    }
+
+    /**
+     * What happens to a submit when the input ring is full.
+     */
+    public enum BackPressure
+    {
+        /** Wait up to {@code submitTimeoutNs} for room, then reject with {@link #REJECTED_RING_FULL}. */
+        BLOCK,
+        /** Reject at once with {@link #REJECTED_RING_FULL}. */
+        REJECT
+    }
+
+    /**
+     * The replica role. Primary and backup arrive with replication (replication-link).
+     */
+    public enum Role
+    {
+        /** One node, no replication: commit right after the seal. */
+        STANDALONE,
+        /** Executes, journals, ships batches and verifies tokens with a backup (not yet). */
+        PRIMARY,
+        /** Executes the primary's batches and returns tokens (not yet). */
+        BACKUP
+    }
+
+    /**
+     * Engine settings, validated once by {@link #conclude()}: each error names the setting and
+     * its allowed range.
+     */
+    public static final class Context
+    {
+        public static final int MAX_WORKERS = ParallelExecutor.MAX_WORKERS;
+        public static final int MAX_BATCH_REQUESTS_DEFAULT = 1024;
+        public static final int MAX_BATCH_REQUESTS_LIMIT = 1 << 16;
+        public static final int RING_CAPACITY_DEFAULT = 1 << 16;
+        public static final int MAX_CLIENTS_DEFAULT = 1024;
+        public static final long SUBMIT_TIMEOUT_NS_DEFAULT = TimeUnit.SECONDS.toNanos(1);
+        public static final long CLOSE_TIMEOUT_NS_DEFAULT = TimeUnit.SECONDS.toNanos(10);
+
+        private StateStore.Context store;
+        private TransactionRegistry registry;
+        private int workers = 1;
+        private Mixer mixer;
+        private int maxBatchRequests = MAX_BATCH_REQUESTS_DEFAULT;
+        private int ringCapacity = RING_CAPACITY_DEFAULT;
+        private int maxClients = MAX_CLIENTS_DEFAULT;
+        private Supplier<IdleStrategy> idleStrategy = BackoffIdleStrategy::new;
+        private BackPressure backPressure = BackPressure.BLOCK;
+        private long submitTimeoutNs = SUBMIT_TIMEOUT_NS_DEFAULT;
+        private long closeTimeoutNs = CLOSE_TIMEOUT_NS_DEFAULT;
+        private boolean pinCpus;
+        private Role role = Role.STANDALONE;
+        private StoreInitializer initializer;
+        private CommitListener commitListener;
+        private boolean concluded;
+
+        /** @param store required: the store's bounds; the engine sets its writer count (workers + 2). */
+        public Context store(final StateStore.Context store)
+        {
+            this.store = store;
+            return this;
+        }
+
+        public StateStore.Context store()
+        {
+            return store;
+        }
+
+        /** @param registry required: the application's transaction types. */
+        public Context registry(final TransactionRegistry registry)
+        {
+            this.registry = registry;
+            return this;
+        }
+
+        public TransactionRegistry registry()
+        {
+            return registry;
+        }
+
+        /** @param workers executing threads in [1, 256]; 1 executes on the batcher thread. */
+        public Context workers(final int workers)
+        {
+            this.workers = workers;
+            return this;
+        }
+
+        public int workers()
+        {
+            return workers;
+        }
+
+        /** @param mixer how batches are split into phases; default {@link KeyConflictMixer}. */
+        public Context mixer(final Mixer mixer)
+        {
+            this.mixer = mixer;
+            return this;
+        }
+
+        public Mixer mixer()
+        {
+            return mixer;
+        }
+
+        /** @param maxBatchRequests largest batch, in [1, 65536]; default 1024. */
+        public Context maxBatchRequests(final int maxBatchRequests)
+        {
+            this.maxBatchRequests = maxBatchRequests;
+            return this;
+        }
+
+        public int maxBatchRequests()
+        {
+            return maxBatchRequests;
+        }
+
+        /** @param ringCapacity input ring slots, a power of two in [2, 2^24]; default 65536. */
+        public Context ringCapacity(final int ringCapacity)
+        {
+            this.ringCapacity = ringCapacity;
+            return this;
+        }
+
+        public int ringCapacity()
+        {
+            return ringCapacity;
+        }
+
+        /** @param maxClients client ids in [0, maxClients), maxClients in [1, 2^20]; default 1024. */
+        public Context maxClients(final int maxClients)
+        {
+            this.maxClients = maxClients;
+            return this;
+        }
+
+        public int maxClients()
+        {
+            return maxClients;
+        }
+
+        /** @param idleStrategy one new idle strategy per thread; default {@link BackoffIdleStrategy}. */
+        public Context idleStrategy(final Supplier<IdleStrategy> idleStrategy)
+        {
+            this.idleStrategy = idleStrategy;
+            return this;
+        }
+
+        public Supplier<IdleStrategy> idleStrategy()
+        {
+            return idleStrategy;
+        }
+
+        /** @param backPressure what a submit does when the ring is full; default BLOCK. */
+        public Context backPressure(final BackPressure backPressure)
+        {
+            this.backPressure = backPressure;
+            return this;
+        }
+
+        public BackPressure backPressure()
+        {
+            return backPressure;
+        }
+
+        /** @param submitTimeoutNs how long a BLOCK submit waits, in [0, 60 s]; default 1 s. */
+        public Context submitTimeoutNs(final long submitTimeoutNs)
+        {
+            this.submitTimeoutNs = submitTimeoutNs;
+            return this;
+        }
+
+        public long submitTimeoutNs()
+        {
+            return submitTimeoutNs;
+        }
+
+        /** @param closeTimeoutNs how long close() lets accepted requests finish, in [0, 10 min]. */
+        public Context closeTimeoutNs(final long closeTimeoutNs)
+        {
+            this.closeTimeoutNs = closeTimeoutNs;
+            return this;
+        }
+
+        public long closeTimeoutNs()
+        {
+            return closeTimeoutNs;
+        }
+
+        /** @param pinCpus pin worker threads to CPUs (best effort); default false. */
+        public Context pinCpus(final boolean pinCpus)
+        {
+            this.pinCpus = pinCpus;
+            return this;
+        }
+
+        public boolean pinCpus()
+        {
+            return pinCpus;
+        }
+
+        /** @param role the replica role; only STANDALONE in this version. */
+        public Context role(final Role role)
+        {
+            this.role = role;
+            return this;
+        }
+
+        public Role role()
+        {
+            return role;
+        }
+
+        /** @param initializer loads initial state before requests are accepted; optional. */
+        public Context initializer(final StoreInitializer initializer)
+        {
+            this.initializer = initializer;
+            return this;
+        }
+
+        public StoreInitializer initializer()
+        {
+            return initializer;
+        }
+
+        /** @param commitListener observes committed batches; optional. */
+        public Context commitListener(final CommitListener commitListener)
+        {
+            this.commitListener = commitListener;
+            return this;
+        }
+
+        public CommitListener commitListener()
+        {
+            return commitListener;
+        }
+
+        /**
+         * Validates every setting once.
+         */
+        public Context conclude()
+        {
+            if (concluded)
+            {
+                return this;
+            }
+            require(null != store, "store", "a StateStore.Context (required)");
+            require(null != registry && registry.typeCount() > 0, "registry",
+                "a TransactionRegistry with at least one type (required)");
+            require(workers >= 1 && workers <= MAX_WORKERS, "workers", workers, "[1, " + MAX_WORKERS + "]");
+            require(maxBatchRequests >= 1 && maxBatchRequests <= MAX_BATCH_REQUESTS_LIMIT, "maxBatchRequests",
+                maxBatchRequests, "[1, " + MAX_BATCH_REQUESTS_LIMIT + "]");
+            require(
+                ringCapacity >= 2 && ringCapacity <= RequestRing.MAX_CAPACITY && Integer.bitCount(ringCapacity) == 1,
+                "ringCapacity", ringCapacity, "a power of two in [2, " + RequestRing.MAX_CAPACITY + "]");
+            require(maxClients >= 1 && maxClients <= 1 << 20, "maxClients", maxClients, "[1, 2^20]");
+            require(null != idleStrategy, "idleStrategy", "a supplier of idle strategies");
+            require(null != backPressure, "backPressure", "BLOCK or REJECT");
+            require(submitTimeoutNs >= 0 && submitTimeoutNs <= TimeUnit.SECONDS.toNanos(60), "submitTimeoutNs",
+                submitTimeoutNs, "[0, 60 s]");
+            require(closeTimeoutNs >= 0 && closeTimeoutNs <= TimeUnit.MINUTES.toNanos(10), "closeTimeoutNs",
+                closeTimeoutNs, "[0, 10 min]");
+            require(Role.STANDALONE == role, "role", "STANDALONE (primary and backup arrive with replication)");
+            concluded = true;
+            return this;
+        }
+
+        private static void require(final boolean valid, final String setting, final long value, final String range)
+        {
+            if (!valid)
+            {
+                throw new IllegalArgumentException(
+                    "engine setting " + setting + " = " + value + " must be in " + range);
+            }
+        }
+
+        private static void require(final boolean valid, final String setting, final String expected)
+        {
+            if (!valid)
+            {
+                throw new IllegalArgumentException("engine setting " + setting + " must be " + expected);
+            }
+        }
+    }
+
+    /**
+     * Live counts of the engine (in-process; a memory-mapped counters file for other processes
+     * arrives with `bin/ev stat`).
+     */
+    public static final class EngineCounters
+    {
+        final AtomicLong submitted = new AtomicLong();
+        final AtomicLong rejected = new AtomicLong();
+        final AtomicLong committed = new AtomicLong();
+        final AtomicLong aborted = new AtomicLong();
+        final AtomicLong batches = new AtomicLong();
+        final AtomicLong phases = new AtomicLong();
+
+        public long submitted()
+        {
+            return submitted.get();
+        }
+
+        public long rejected()
+        {
+            return rejected.get();
+        }
+
+        /** @return requests whose batch committed (including those whose reply is an abort code). */
+        public long committed()
+        {
+            return committed.get();
+        }
+
+        /** @return committed requests whose reply code is not OK. */
+        public long aborted()
+        {
+            return aborted.get();
+        }
+
+        public long batches()
+        {
+            return batches.get();
+        }
+
+        /** @return phases summed over batches. */
+        public long phases()
+        {
+            return phases.get();
+        }
+    }
+}

@@ -1,0 +1,130 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.engine.apps;
+
+import io.ev.engine.TransactionRegistry;
+import io.ev.store.Keys;
+
+/**
+ * SmallBank (Alomari et al., ICDE 2008, with OLTPBench's SendPayment) exactly as defined in
+ * WORKLOADS.md: tables, type ids, default amounts and registration.
+ * <pre>
+ *  table     id  row        value
+ *  ACCOUNTS   1  custid  -> name, ASCII "customer-&lt;custid&gt;" (loaded, never written after)
+ *  SAVINGS    2  custid  -> balance, long cents (8 bytes, little-endian)
+ *  CHECKING   3  custid  -> balance, long cents (8 bytes, little-endian)
+ *  FEES       4  0       -> fee account balance, long cents (only SendPaymentWithFee writes it)
+ * </pre>
+ * A customer exists iff its SAVINGS and CHECKING rows exist: the transactions find unknown customers
+ * by the missing balance rows they read anyway, so they never read ACCOUNTS (which they do not
+ * declare). Money is a long of cents and every arithmetic step is overflow-checked.
+ * <pre>
+ *  type                 id  mix %  effect                                           keys
+ *  Balance               1   15    reply s[x] + c[x]                                r: s[x], c[x]
+ *  DepositChecking       2   15    abort if v &lt; 0; c[x] += v                       w: c[x]
+ *  TransactSavings       3   15    abort if s[x] + v &lt; 0; s[x] += v                w: s[x]
+ *  Amalgamate            4   15    t = s[x] + c[x]; s[x] = c[x] = 0; c[y] += t      w: s[x], c[x], c[y]
+ *  WriteCheck            5   15    c[x] -= (s[x] + c[x] &lt; v) ? v + 1 : v          r: s[x]; w: c[x]
+ *  SendPayment           6   25    abort if c[x] &lt; v; c[x] -= v; c[y] += v        w: c[x], c[y]
+ *  SendPaymentWithFee    7    -    SendPayment, plus a fee from x to FEES (racy)    w: c[x], c[y] (FEES undeclared)
+ * </pre>
+ * Payload layouts are in {@link SmallBankCodec}, the reply layout in {@link SmallBankReply}.
+ */
+public final class SmallBank
+{
+    /** Table of customer names. */
+    public static final int ACCOUNTS_TABLE = 1;
+    /** Table of savings balances. */
+    public static final int SAVINGS_TABLE = 2;
+    /** Table of checking balances. */
+    public static final int CHECKING_TABLE = 3;
+    /** Table of the one fee account (row {@link #FEE_ACCOUNT_ROW}). */
+    public static final int FEES_TABLE = 4;
+    /** Row of the fee account. */
+    public static final long FEE_ACCOUNT_ROW = 0;
+    /** Store key of the fee account. */
+    public static final long FEE_ACCOUNT_KEY = Keys.key(FEES_TABLE, FEE_ACCOUNT_ROW);
+
+    /** Type id of Balance(x). */
+    public static final int BALANCE = 1;
+    /** Type id of DepositChecking(x, v). */
+    public static final int DEPOSIT_CHECKING = 2;
+    /** Type id of TransactSavings(x, v). */
+    public static final int TRANSACT_SAVINGS = 3;
+    /** Type id of Amalgamate(x, y). */
+    public static final int AMALGAMATE = 4;
+    /** Type id of WriteCheck(x, v). */
+    public static final int WRITE_CHECK = 5;
+    /** Type id of SendPayment(x, y, v). */
+    public static final int SEND_PAYMENT = 6;
+    /** Type id of the deliberately racy SendPaymentWithFee(x, y, v); not registered by default. */
+    public static final int SEND_PAYMENT_WITH_FEE = 7;
+
+    /** Default DepositChecking amount. */
+    public static final long DEPOSIT_CHECKING_AMOUNT_CENTS = 130;
+    /** Default TransactSavings amount. */
+    public static final long TRANSACT_SAVINGS_AMOUNT_CENTS = 2_020;
+    /** Default WriteCheck amount. */
+    public static final long WRITE_CHECK_AMOUNT_CENTS = 500;
+    /** Default SendPayment amount. */
+    public static final long SEND_PAYMENT_AMOUNT_CENTS = 500;
+    /** Fee SendPaymentWithFee takes from the payer, on top of the amount. */
+    public static final long FEE_CENTS = 10;
+
+    /** Lowest initial balance of each account. */
+    public static final long MIN_INITIAL_BALANCE_CENTS = 10_000;
+    /** Highest initial balance of each account. */
+    public static final long MAX_INITIAL_BALANCE_CENTS = 50_000;
+
+    private SmallBank()
+    {
+    }
+
+    /**
+     * Registers the six SmallBank types and, if asked, the racy SendPaymentWithFee.
+     *
+     * @param registry where to register.
+     * @param racyFee  also register {@link #SEND_PAYMENT_WITH_FEE} (concurrency-bug experiment only).
+     * @return the registry.
+     */
+    public static TransactionRegistry registerAll(final TransactionRegistry registry, final boolean racyFee)
+    {
+        registry
+            .register(new Balance())
+            .register(new DepositChecking())
+            .register(new TransactSavings())
+            .register(new Amalgamate())
+            .register(new WriteCheck())
+            .register(new SendPayment());
+        if (racyFee)
+        {
+            registry.register(new SendPaymentWithFee());
+        }
+        return registry;
+    }
+
+    /**
+     * @return the SAVINGS key of a customer.
+     */
+    public static long savingsKey(final long customer)
+    {
+        return Keys.key(SAVINGS_TABLE, customer);
+    }
+
+    /**
+     * @return the CHECKING key of a customer.
+     */
+    public static long checkingKey(final long customer)
+    {
+        return Keys.key(CHECKING_TABLE, customer);
+    }
+
+    /**
+     * @return the ACCOUNTS key of a customer.
+     */
+    public static long accountKey(final long customer)
+    {
+        return Keys.key(ACCOUNTS_TABLE, customer);
+    }
+}

@@ -1,0 +1,52 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.engine.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code bin/ev}: the engine's command line. Expected failures (bad arguments, failed invariants)
+ * end with a message and a non-zero exit code, not a stack trace.
+ */
+@Command(
+    name = "ev",
+    mixinStandardHelpOptions = true,
+    version = "ev 0.1.0",
+    description = "EV engine: a multi-core transaction engine with Execute-Verify replication.",
+    subcommands = {DemoCommand.class})
+public final class EvCli
+{
+    /** Exit code: bad command line or configuration. */
+    public static final int EXIT_USAGE = 2;
+    /** Exit code: an invariant or oracle failed. */
+    public static final int EXIT_INVARIANT_FAILED = 1;
+
+    private EvCli()
+    {
+    }
+
+    /**
+     * @param args the command line.
+     */
+    public static void main(final String[] args)
+    {
+        System.exit(run(args));
+    }
+
+    /**
+     * @return the exit code.
+     */
+    public static int run(final String... args)
+    {
+        final CommandLine commandLine = new CommandLine(new EvCli());
+        commandLine.setExecutionExceptionHandler((ex, line, parseResult) ->
+        {
+            final boolean usage = ex instanceof IllegalArgumentException;
+            line.getErr().println("ev: " + (usage ? "" : ex.getClass().getSimpleName() + ": ") + ex.getMessage());
+            return usage ? EXIT_USAGE : EXIT_INVARIANT_FAILED;
+        });
+        return commandLine.execute(args);
+    }
+}

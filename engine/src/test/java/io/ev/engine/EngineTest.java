@@ -1,0 +1,161 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.engine;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import io.ev.engine.apps.KeyValueApp;
+import io.ev.pipeline.Request;
+import io.ev.store.StateStore;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The standalone engine end to end: replies only after commit, back pressure, bad submissions,
+ * settings validation.
+ */
+class EngineTest
+{
+    private static final int CLIENT = 3;
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 4})
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void shouldReleaseEveryReplyOnlyAfterItsBatchCommitted(final int workers)
+    {
+        final Set<Long> committed = ConcurrentHashMap.newKeySet();
+        final AtomicReference<String> violation = new AtomicReference<>();
+        final AtomicInteger replies = new AtomicInteger();
+        final int requests = 5_000;
+        final CommitListener recordCommits = (batch, root) ->
+        {
+            final Request request = new Request();
+            for (int i = 0; i < batch.count(); i++)
+            {
+                batch.wrap(request, i);
+                committed.add(request.requestId());
+            }
+        };
+        try (Engine engine = Engine.launch(context(workers).commitListener(recordCommits)))
+        {
+            engine.registerClient(CLIENT, (clientId, requestId, type, seq, reply, offset, length) ->
+            {
+                if (!committed.contains(requestId) || ReplyCodes.OK != ReplyCodes.code(reply, offset))
+                {
+                    violation.compareAndSet(null, "reply to " + requestId + " before commit or not OK");
+                }
+                replies.incrementAndGet();
+            });
+            final UnsafeBuffer payload = new UnsafeBuffer(new byte[KeyValueApp.MAX_PAYLOAD_LENGTH]);
+            final UnsafeBuffer value = new UnsafeBuffer(new byte[8]);
+            for (int i = 0; i < requests; i++)
+            {
+                value.putLong(0, i);
+                final int length = KeyValueApp.encodePut(payload, 0, i % 100, value, 0, 8);
+                assertEquals(Engine.SUBMITTED, engine.submit(CLIENT, i, KeyValueApp.PUT, payload, 0, length));
+            }
+            await().atMost(30, SECONDS).until(() -> replies.get() == requests);
+            assertNull(violation.get());
+            assertEquals(requests, engine.counters().committed());
+            assertEquals(0, engine.counters().aborted());
+            assertTrue(engine.counters().batches() >= 1);
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void shouldRejectWhenRingFullAndResumeAfterwards() throws InterruptedException
+    {
+        final CountDownLatch stall = new CountDownLatch(1);
+        final CountDownLatch stalled = new CountDownLatch(1);
+        final CommitListener stallFirstBatch = (batch, root) ->
+        {
+            stalled.countDown();
+            try
+            {
+                stall.await(30, SECONDS);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+        };
+        final AtomicInteger replies = new AtomicInteger();
+        try (Engine engine = Engine.launch(context(1).ringCapacity(4).maxBatchRequests(1)
+            .backPressure(Engine.BackPressure.REJECT).commitListener(stallFirstBatch)))
+        {
+            engine.registerClient(CLIENT, (clientId, requestId, type, seq, reply, offset, length) ->
+                replies.incrementAndGet());
+            final UnsafeBuffer payload = new UnsafeBuffer(new byte[KeyValueApp.MAX_PAYLOAD_LENGTH]);
+            final int length = KeyValueApp.encodeGet(payload, 0, 1);
+            assertEquals(Engine.SUBMITTED, engine.submit(CLIENT, 0, KeyValueApp.GET, payload, 0, length));
+            assertTrue(stalled.await(30, SECONDS));
+            int accepted = 1;
+            while (Engine.SUBMITTED == engine.submit(CLIENT, accepted, KeyValueApp.GET, payload, 0, length))
+            {
+                accepted++;
+            }
+            assertEquals(1 + 4, accepted, "one request in the stalled batch, four in the ring");
+            assertEquals(1, engine.counters().rejected());
+            stall.countDown();
+            final int expected = accepted;
+            await().atMost(30, SECONDS).until(() -> replies.get() == expected);
+            assertEquals(Engine.SUBMITTED, engine.submit(CLIENT, accepted, KeyValueApp.GET, payload, 0, length));
+        }
+    }
+
+    @Test
+    void shouldRefuseBadSubmissionsWithReasonCodes()
+    {
+        final Engine engine = Engine.launch(context(1));
+        final UnsafeBuffer payload = new UnsafeBuffer(new byte[KeyValueApp.MAX_PAYLOAD_LENGTH + 1]);
+        assertEquals(Engine.REJECTED_UNKNOWN_CLIENT, engine.submit(CLIENT, 0, KeyValueApp.GET, payload, 0, 8));
+        engine.registerClient(CLIENT, (clientId, requestId, type, seq, reply, offset, length) -> { });
+        assertEquals(Engine.REJECTED_UNKNOWN_CLIENT, engine.submit(-1, 0, KeyValueApp.GET, payload, 0, 8));
+        assertEquals(Engine.REJECTED_PAYLOAD_TOO_LARGE,
+            engine.submit(CLIENT, 0, KeyValueApp.PUT, payload, 0, payload.capacity()));
+        engine.close();
+        assertEquals(Engine.REJECTED_CLOSED, engine.submit(CLIENT, 0, KeyValueApp.GET, payload, 0, 8));
+        assertTrue(Engine.describeSubmit(Engine.REJECTED_CLOSED).contains("closed"));
+    }
+
+    @Test
+    void shouldNameTheSettingWhenConfigurationIsWrong()
+    {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Engine.launch(context(0)))
+            .getMessage().contains("workers"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Engine.launch(context(1).ringCapacity(3)))
+            .getMessage().contains("ringCapacity"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+            () -> Engine.launch(context(1).role(Engine.Role.PRIMARY))).getMessage().contains("role"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+            () -> Engine.launch(new Engine.Context().registry(KeyValueApp.registerAll(new TransactionRegistry()))))
+            .getMessage().contains("store"));
+    }
+
+    private static Engine.Context context(final int workers)
+    {
+        return new Engine.Context()
+            .store(new StateStore.Context().maxEntries(1_000).maxValueBytes(KeyValueApp.MAX_VALUE_BYTES)
+                .averageValueBytes(16).pageCount(64))
+            .registry(KeyValueApp.registerAll(new TransactionRegistry()))
+            .workers(workers)
+            .closeTimeoutNs(TimeUnit.SECONDS.toNanos(30));
+    }
+}

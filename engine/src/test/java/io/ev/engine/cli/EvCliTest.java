@@ -1,0 +1,61 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.engine.cli;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code bin/ev demo} in-process: a small run passes its invariants and prints one JSON object;
+ * bad arguments exit with 2 and a message naming the option.
+ */
+class EvCliTest
+{
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void shouldRunDemoAndPassInvariants()
+    {
+        final PrintStream original = System.out;
+        final ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        final int exit;
+        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try
+        {
+            exit = EvCli.run("demo", "--requests", "20000", "--accounts", "500", "--workers", "2",
+                "--profile", "contended", "--json");
+        }
+        finally
+        {
+            System.setOut(original);
+        }
+        final String json = captured.toString(StandardCharsets.UTF_8).trim();
+        assertEquals(0, exit, json);
+        assertTrue(json.startsWith("{") && json.endsWith("}"), json);
+        assertTrue(json.contains("\"committed\":20000"), json);
+        assertTrue(json.contains("\"conservation\":true"), json);
+        assertTrue(json.contains("\"replayOracle\":true"), json);
+        for (final String field : new String[] {"aborted", "throughputPerSec", "p50", "p99", "p999", "max",
+            "batches", "phasesPerBatch", "stateDigest"})
+        {
+            assertTrue(json.contains("\"" + field + "\""), field + " missing: " + json);
+        }
+    }
+
+    @Test
+    void shouldExitWithUsageErrorNamingTheOption()
+    {
+        assertEquals(EvCli.EXIT_USAGE, EvCli.run("demo", "--workers", "0"));
+        assertEquals(EvCli.EXIT_USAGE, EvCli.run("demo", "--mixer", "random"));
+        assertEquals(EvCli.EXIT_USAGE, EvCli.run("demo", "--replicas", "2"));
+        assertEquals(EvCli.EXIT_USAGE, EvCli.run("demo", "--no-such-option"));
+    }
+}
