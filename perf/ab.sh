@@ -5,16 +5,20 @@
 #
 # usage: perf/ab.sh ROUNDS BASELINE:CANDIDATE [BASELINE:CANDIDATE ...]
 #   e.g. perf/ab.sh 5 StoreOpsBenchmark.rawChroniclePutLoop:StoreOpsBenchmark.storePut
+#   a side may fix a JMH parameter: SealBenchmark.seal@recordCount=100000
 # Extra JMH options via JMH_OPTS (default: -wi 3 -i 5 -w 1 -r 1).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds="$1"; shift
 opts="${JMH_OPTS:--wi 3 -i 5 -w 1 -r 1}"
 out="$(mktemp -d)"
-score() { # benchmark, round -> prints the score
+score() { # benchmark[@param=value], round -> prints the score
+    local name="${1%%@*}" params=() file
+    [[ "$1" == *@* ]] && params=(-p "${1#*@}")
+    file="$out/$2-${1//[^A-Za-z0-9.]/_}"
     # shellcheck disable=SC2086
-    "$root/bin/ev" bench -f 1 $opts -rf csv -rff "$out/$2-$1.csv" "$1\$" > "$out/$2-$1.log" 2>&1
-    awk -F, 'NR == 2 { print $5 }' "$out/$2-$1.csv"
+    "$root/bin/ev" bench -f 1 $opts "${params[@]}" -rf csv -rff "$file.csv" "$name\$" > "$file.log" 2>&1
+    awk -F, 'NR == 2 { print $5 }' "$file.csv"
 }
 for pair in "$@"; do
     base="${pair%%:*}"; cand="${pair##*:}"

@@ -97,7 +97,7 @@ public class StoreOpsBenchmark
         private ChronicleMap<Long, byte[]> map;
         private final UnsafeBuffer keyBuffer = new UnsafeBuffer(ByteBuffer.allocateDirect(Long.BYTES));
         private final PointerBytesStore keyStore = new PointerBytesStore();
-        private final UnsafeBuffer value = StoreFixtures.newValue();
+        final UnsafeBuffer value = StoreFixtures.newValue();
         private final PointerBytesStore valueStore = new PointerBytesStore();
         private final UnsafeBuffer view = new UnsafeBuffer(0, 0);
         private final UnsafeBuffer dst = new UnsafeBuffer(ByteBuffer.allocateDirect(VALUE_BYTES));

@@ -1,0 +1,249 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.perf;
+
+import java.util.Arrays;
+import java.util.Locale;
+
+import io.ev.store.StateStore;
+import io.ev.store.StoreWriter;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Ratios that JMH's one-fork-per-benchmark runs cannot resolve on a noisy, virtualised host: there,
+ * fork-to-fork differences (memory placement, neighbours) reach +-40%, more than the ratios to be
+ * checked. This harness keeps both sides of each ratio in ONE JVM and alternates timed rounds
+ * (A B B A A B ...), so both see the same memory placement and the same drift; it prints every
+ * round and the median of the per-round ratios. Run it with {@code bin/ev ratio [rounds]}.
+ * <ul>
+ *   <li>put: {@code storePut} (first write of a key in a batch: undo pre-image, record hash,
+ *       page digest, version, dirty mark; 1,000 puts a batch, seal/commit untimed) vs the raw
+ *       Chronicle Map put of the same 64-byte value, 100,000 records, random keys;</li>
+ *   <li>get: {@code storeGet} vs the raw Chronicle Map get;</li>
+ *   <li>seal: seal of a batch touching 1,000 distinct pages at 10,000,000 vs 100,000 records
+ *       (65,536 pages; the 1,000 writes untimed).</li>
+ * </ul>
+ * The JMH suite ({@code bin/ev bench}) remains the source of absolute times and allocation.
+ */
+public final class InterleavedRatio
+{
+    private static final int OPS_PER_ROUND = 200_000;
+    private static final int PUTS_PER_BATCH = 1_000;
+    private static final int SEALS_PER_ROUND = 40;
+    private static final int SEAL_PAGES = 1_000;
+    private static final int WARMUP_ROUNDS = 3;
+    private static final int VERSION_OFFSET = Long.BYTES;
+
+    private InterleavedRatio()
+    {
+    }
+
+    /**
+     * @param args optional: rounds (default 11) and what to run ("put,get,seal").
+     */
+    public static void main(final String[] args)
+    {
+        BenchmarkMain.requireJvmOptions();
+        final int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 11;
+        final String what = args.length > 1 ? args[1] : "put,get,seal";
+        if (what.contains("put") || what.contains("get"))
+        {
+            runOps(rounds, what);
+        }
+        if (what.contains("seal"))
+        {
+            runSeal(rounds);
+        }
+    }
+
+    private static void runOps(final int rounds, final String what)
+    {
+        final StoreOpsBenchmark.RawMapState raw = new StoreOpsBenchmark.RawMapState();
+        raw.setUp();
+        final StateStore store = StoreFixtures.openStore(
+            StoreOpsBenchmark.RECORD_COUNT, StoreFixtures.UNDO_BYTES_PER_BATCH, 4096);
+        final StoreWriter writer = store.newWriter();
+        final long[] seq = {StoreFixtures.load(store, writer, StoreOpsBenchmark.RECORD_COUNT)};
+        final long[] keys =
+            StoreFixtures.randomKeys(StoreOpsBenchmark.KEY_INDEX_LENGTH, StoreOpsBenchmark.RECORD_COUNT);
+        final UnsafeBuffer value = StoreFixtures.newValue();
+        final UnsafeBuffer dst = new UnsafeBuffer(new byte[StoreFixtures.VALUE_BYTES]);
+        final int mask = StoreOpsBenchmark.KEY_INDEX_LENGTH - 1;
+        if (what.contains("put"))
+        {
+            compare("put (ns/op): raw Chronicle Map put vs store put with undo + digest", rounds,
+                () -> perOp(timeRawPuts(raw)),
+                () -> perOp(timeStorePuts(store, writer, seq, keys, value, mask)));
+        }
+        if (what.contains("get"))
+        {
+            compare("get (ns/op): raw Chronicle Map get vs store get", rounds,
+                () -> perOp(timeRawGets(raw)),
+                () -> perOp(timeStoreGets(writer, keys, dst, mask)));
+        }
+        raw.tearDown();
+        store.close();
+    }
+
+    private static double perOp(final long nanos)
+    {
+        return (double)nanos / OPS_PER_ROUND;
+    }
+
+    private static long timeRawPuts(final StoreOpsBenchmark.RawMapState raw)
+    {
+        final long start = System.nanoTime();
+        for (int i = 0; i < OPS_PER_ROUND; i++)
+        {
+            raw.value.putLong(VERSION_OFFSET, i);
+            raw.put(raw.nextKey());
+        }
+        return System.nanoTime() - start;
+    }
+
+    private static long timeRawGets(final StoreOpsBenchmark.RawMapState raw)
+    {
+        long sum = 0;
+        final long start = System.nanoTime();
+        for (int i = 0; i < OPS_PER_ROUND; i++)
+        {
+            sum += raw.get(raw.nextKey());
+        }
+        final long elapsed = System.nanoTime() - start;
+        return sum == Long.MIN_VALUE ? 0 : elapsed;
+    }
+
+    private static long timeStorePuts(
+        final StateStore store,
+        final StoreWriter writer,
+        final long[] seq,
+        final long[] keys,
+        final UnsafeBuffer value,
+        final int mask)
+    {
+        long elapsed = 0;
+        int cursor = (int)(seq[0] * 7919) & mask;
+        for (int done = 0; done < OPS_PER_ROUND; done += PUTS_PER_BATCH)
+        {
+            store.begin(seq[0]);
+            final long start = System.nanoTime();
+            for (int i = 0; i < PUTS_PER_BATCH; i++)
+            {
+                value.putLong(VERSION_OFFSET, done + i);
+                writer.put(seq[0], keys[cursor], value, 0, StoreFixtures.VALUE_BYTES);
+                cursor = (cursor + 1) & mask;
+            }
+            elapsed += System.nanoTime() - start;
+            store.seal(seq[0]);
+            store.commit(seq[0]++);
+        }
+        return elapsed;
+    }
+
+    private static long timeStoreGets(
+        final StoreWriter writer, final long[] keys, final UnsafeBuffer dst, final int mask)
+    {
+        long sum = 0;
+        int cursor = 0;
+        final long start = System.nanoTime();
+        for (int i = 0; i < OPS_PER_ROUND; i++)
+        {
+            sum += writer.get(keys[cursor], dst, 0);
+            cursor = (cursor + 1) & mask;
+        }
+        final long elapsed = System.nanoTime() - start;
+        return sum == Long.MIN_VALUE ? 0 : elapsed;
+    }
+
+    private static void runSeal(final int rounds)
+    {
+        final SealSide small = new SealSide(100_000);
+        final SealSide large = new SealSide(10_000_000);
+        compare("seal (us/seal of 1,000 dirty pages): 100,000 vs 10,000,000 records", rounds,
+            small::timeSealsMicros, large::timeSealsMicros);
+        small.store.close();
+        large.store.close();
+    }
+
+    /**
+     * A preloaded store and sets of keys in 1,000 distinct pages.
+     */
+    private static final class SealSide
+    {
+        final StateStore store;
+        final StoreWriter writer;
+        final long[] keys;
+        final UnsafeBuffer value = StoreFixtures.newValue();
+        long seq;
+        int set;
+
+        SealSide(final long records)
+        {
+            store = StoreFixtures.openStore(records);
+            writer = store.newWriter();
+            seq = StoreFixtures.load(store, writer, records);
+            keys = StoreFixtures.distinctPageKeys(store, 64, SEAL_PAGES, records);
+        }
+
+        double timeSealsMicros()
+        {
+            long elapsed = 0;
+            for (int s = 0; s < SEALS_PER_ROUND; s++)
+            {
+                store.begin(seq);
+                final int base = (set++ & 63) * SEAL_PAGES;
+                for (int i = 0; i < SEAL_PAGES; i++)
+                {
+                    value.putLong(VERSION_OFFSET, seq);
+                    writer.put(seq, keys[base + i], value, 0, StoreFixtures.VALUE_BYTES);
+                }
+                final long start = System.nanoTime();
+                store.seal(seq);
+                elapsed += System.nanoTime() - start;
+                store.commit(seq++);
+            }
+            return elapsed / 1e3 / SEALS_PER_ROUND;
+        }
+    }
+
+    @FunctionalInterface
+    private interface Round
+    {
+        double run();
+    }
+
+    private static void compare(final String title, final int rounds, final Round baseline, final Round candidate)
+    {
+        System.out.println("== " + title);
+        for (int i = 0; i < WARMUP_ROUNDS; i++)
+        {
+            baseline.run();
+            candidate.run();
+        }
+        final double[] ratios = new double[rounds];
+        final double[] baselines = new double[rounds];
+        final double[] candidates = new double[rounds];
+        for (int round = 0; round < rounds; round++)
+        {
+            final boolean baselineFirst = (round & 1) == 0;
+            final double first = baselineFirst ? baseline.run() : candidate.run();
+            final double second = baselineFirst ? candidate.run() : baseline.run();
+            baselines[round] = baselineFirst ? first : second;
+            candidates[round] = baselineFirst ? second : first;
+            ratios[round] = candidates[round] / baselines[round];
+            System.out.printf(Locale.ROOT, "round %2d: baseline %9.1f  candidate %9.1f  ratio %.3f%n",
+                round + 1, baselines[round], candidates[round], ratios[round]);
+        }
+        System.out.printf(Locale.ROOT, "median: baseline %.1f, candidate %.1f, ratio %.3f (min %.3f, max %.3f)%n",
+            median(baselines), median(candidates), median(ratios),
+            Arrays.stream(ratios).min().orElse(0), Arrays.stream(ratios).max().orElse(0));
+    }
+
+    private static double median(final double[] values)
+    {
+        final double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+}
