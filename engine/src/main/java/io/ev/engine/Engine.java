@@ -3,8 +3,8 @@
  */
 package io.ev.engine;
 
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
 
@@ -25,6 +25,8 @@ import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.YieldingIdleStrategy;
+import org.agrona.concurrent.status.AtomicCounter;
+import org.agrona.concurrent.status.CountersManager;
 
 /**
  * The engine on one node (standalone role): requests enter a multi-producer ring; the batcher
@@ -59,12 +61,15 @@ public final class Engine implements AutoCloseable
     private final AtomicReferenceArray<ReplyListener> clients;
     private final Batcher batcher;
     private final AgentRunner batcherRunner;
-    private final EngineCounters counters = new EngineCounters();
+    private final CountersFile countersFile;
+    private final EngineCounters counters;
     private volatile boolean closed;
 
     private Engine(final Context ctx)
     {
         this.ctx = ctx;
+        this.countersFile = CountersFile.create(ctx.countersFile());
+        this.counters = new EngineCounters(countersFile.manager());
         this.store = StateStore.open(ctx.store().writers(ctx.workers() + 2));
         try
         {
@@ -83,6 +88,7 @@ public final class Engine implements AutoCloseable
         catch (final RuntimeException ex)
         {
             store.close();
+            countersFile.close();
             throw ex;
         }
         this.clients = new AtomicReferenceArray<>(ctx.maxClients());
@@ -115,6 +121,15 @@ public final class Engine implements AutoCloseable
     }
 
     /**
+     * @return a client whose submits return futures (the convenience form), registered as
+     * {@code clientId}'s listener.
+     */
+    public FutureClient newFutureClient(final int clientId)
+    {
+        return new FutureClient(this, clientId);
+    }
+
+    /**
      * Offers a request. Zero allocation. With back pressure {@link BackPressure#BLOCK} it waits up
      * to {@code submitTimeoutNs} for room in the ring; with {@link BackPressure#REJECT} it fails
      * at once when the ring is full.
@@ -131,7 +146,7 @@ public final class Engine implements AutoCloseable
     {
         if (clientId < 0 || clientId >= clients.length() || null == clients.get(clientId))
         {
-            counters.rejected.incrementAndGet();
+            counters.onRejected(REJECTED_UNKNOWN_CLIENT);
             return REJECTED_UNKNOWN_CLIENT;
         }
         final int result = BackPressure.BLOCK == ctx.backPressure() ?
@@ -140,11 +155,11 @@ public final class Engine implements AutoCloseable
             ring.offer(clientId, requestId, type, payload, offset, length);
         if (SUBMITTED == result)
         {
-            counters.submitted.incrementAndGet();
+            counters.submitted.increment();
         }
         else
         {
-            counters.rejected.incrementAndGet();
+            counters.onRejected(result);
         }
         return result;
     }
@@ -240,7 +255,16 @@ public final class Engine implements AutoCloseable
         finally
         {
             store.close();
+            countersFile.close();
         }
+    }
+
+    /**
+     * @return the memory-mapped counters file `bin/ev stat` reads.
+     */
+    public Path countersFile()
+    {
+        return countersFile.path();
     }
 
     private void onBatcherError(final Throwable throwable)
@@ -299,8 +323,8 @@ public final class Engine implements AutoCloseable
                 ctx.commitListener().onCommit(batch, root);
             }
             releaseReplies(seq, count);
-            counters.batches.incrementAndGet();
-            counters.phases.addAndGet(batch.phaseCount());
+            counters.batches.incrementOrdered();
+            counters.phases.getAndAddOrdered(batch.phaseCount());
             return count;
         }
 
@@ -322,8 +346,8 @@ public final class Engine implements AutoCloseable
                     listener.onReply(request.clientId(), request.requestId(), request.type(), seq, reply, 0, length);
                 }
             }
-            counters.aborted.addAndGet(aborted);
-            counters.committed.addAndGet(count);
+            counters.aborted.getAndAddOrdered(aborted);
+            counters.committed.getAndAddOrdered(count);
         }
 
         public String roleName()
@@ -385,6 +409,7 @@ public final class Engine implements AutoCloseable
         private Role role = Role.STANDALONE;
         private StoreInitializer initializer;
         private CommitListener commitListener;
+        private Path countersFile;
         private boolean concluded;
 
         /** @param store required: the store's bounds; the engine sets its writer count (workers + 2). */
@@ -567,6 +592,18 @@ public final class Engine implements AutoCloseable
             return commitListener;
         }
 
+        /** @param countersFile where the live counters go; default {@link CountersFile#defaultPath()}. */
+        public Context countersFile(final Path countersFile)
+        {
+            this.countersFile = countersFile;
+            return this;
+        }
+
+        public Path countersFile()
+        {
+            return countersFile;
+        }
+
         /**
          * Validates every setting once.
          */
@@ -593,6 +630,10 @@ public final class Engine implements AutoCloseable
             require(closeTimeoutNs >= 0 && closeTimeoutNs <= TimeUnit.MINUTES.toNanos(10), "closeTimeoutNs",
                 closeTimeoutNs, "[0, 10 min]");
             require(Role.STANDALONE == role, "role", "STANDALONE (primary and backup arrive with replication)");
+            if (null == countersFile)
+            {
+                countersFile = CountersFile.defaultPath();
+            }
             concluded = true;
             return this;
         }
@@ -616,17 +657,58 @@ public final class Engine implements AutoCloseable
     }
 
     /**
-     * Live counts of the engine (in-process; a memory-mapped counters file for other processes
-     * arrives with `bin/ev stat`).
+     * Live counts of the engine, in the memory-mapped counters file ({@link CountersFile}) that
+     * {@code bin/ev stat} reads from another process. Counters written by the batcher alone use
+     * ordered (single-writer) adds; those written by submitting threads use atomic adds.
      */
     public static final class EngineCounters
     {
-        final AtomicLong submitted = new AtomicLong();
-        final AtomicLong rejected = new AtomicLong();
-        final AtomicLong committed = new AtomicLong();
-        final AtomicLong aborted = new AtomicLong();
-        final AtomicLong batches = new AtomicLong();
-        final AtomicLong phases = new AtomicLong();
+        final AtomicCounter submitted;
+        final AtomicCounter rejected;
+        final AtomicCounter rejectedRingFull;
+        final AtomicCounter rejectedPayloadTooLarge;
+        final AtomicCounter rejectedClosed;
+        final AtomicCounter rejectedUnknownClient;
+        final AtomicCounter committed;
+        final AtomicCounter aborted;
+        final AtomicCounter batches;
+        final AtomicCounter phases;
+        final AtomicCounter rollbacks;
+
+        EngineCounters(final CountersManager manager)
+        {
+            submitted = manager.newCounter("requests submitted");
+            rejected = manager.newCounter("requests rejected (all reasons)");
+            rejectedRingFull = manager.newCounter("requests rejected: ring full");
+            rejectedPayloadTooLarge = manager.newCounter("requests rejected: payload too large");
+            rejectedClosed = manager.newCounter("requests rejected: engine closed");
+            rejectedUnknownClient = manager.newCounter("requests rejected: unknown client");
+            committed = manager.newCounter("requests committed");
+            aborted = manager.newCounter("requests committed with an abort reply");
+            batches = manager.newCounter("batches committed");
+            phases = manager.newCounter("phases executed");
+            rollbacks = manager.newCounter("batch rollbacks");
+        }
+
+        void onRejected(final int reason)
+        {
+            rejected.increment();
+            switch (reason)
+            {
+                case REJECTED_RING_FULL:
+                    rejectedRingFull.increment();
+                    break;
+                case REJECTED_PAYLOAD_TOO_LARGE:
+                    rejectedPayloadTooLarge.increment();
+                    break;
+                case REJECTED_CLOSED:
+                    rejectedClosed.increment();
+                    break;
+                default:
+                    rejectedUnknownClient.increment();
+                    break;
+            }
+        }
 
         public long submitted()
         {
@@ -659,6 +741,11 @@ public final class Engine implements AutoCloseable
         public long phases()
         {
             return phases.get();
+        }
+
+        public long rollbacks()
+        {
+            return rollbacks.get();
         }
     }
 }

@@ -3,9 +3,14 @@
  */
 package io.ev.engine;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -133,6 +138,58 @@ class EngineTest
         engine.close();
         assertEquals(Engine.REJECTED_CLOSED, engine.submit(CLIENT, 0, KeyValueApp.GET, payload, 0, 8));
         assertTrue(Engine.describeSubmit(Engine.REJECTED_CLOSED).contains("closed"));
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void shouldCompleteFuturesAfterCommitAndFailRejectedOnes() throws Exception
+    {
+        try (Engine engine = Engine.launch(context(2)))
+        {
+            final FutureClient client = engine.newFutureClient(CLIENT);
+            final UnsafeBuffer payload = new UnsafeBuffer(new byte[KeyValueApp.MAX_PAYLOAD_LENGTH + 1]);
+            final UnsafeBuffer value = new UnsafeBuffer(new byte[] {42});
+            final int put = KeyValueApp.encodePut(payload, 0, 9, value, 0, 1);
+            assertEquals(ReplyCodes.OK, new UnsafeBuffer(client.submit(1, KeyValueApp.PUT, payload, 0, put)
+                .get(30, SECONDS)).getInt(0, ReplyCodes.BYTE_ORDER));
+            final int get = KeyValueApp.encodeGet(payload, 0, 9);
+            final byte[] reply = client.submit(2, KeyValueApp.GET, payload, 0, get).get(30, SECONDS);
+            assertEquals(42, reply[KeyValueApp.REPLY_VALUE_OFFSET]);
+            final ExecutionException rejected = assertThrows(ExecutionException.class,
+                () -> client.submit(3, KeyValueApp.PUT, payload, 0, payload.capacity()).get(30, SECONDS));
+            assertEquals(Engine.REJECTED_PAYLOAD_TOO_LARGE,
+                ((FutureClient.RejectedRequestException)rejected.getCause()).reason());
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void shouldPublishCountersForOtherProcessesAndDeleteThemOnClose()
+    {
+        final Path file;
+        final Map<String, Long> counters = new HashMap<>();
+        try (Engine engine = Engine.launch(context(1)))
+        {
+            file = engine.countersFile();
+            final AtomicInteger replies = new AtomicInteger();
+            engine.registerClient(CLIENT, (clientId, requestId, type, seq, reply, offset, length) ->
+                replies.incrementAndGet());
+            final UnsafeBuffer payload = new UnsafeBuffer(new byte[KeyValueApp.MAX_PAYLOAD_LENGTH]);
+            final int length = KeyValueApp.encodeGet(payload, 0, 1);
+            for (int i = 0; i < 10; i++)
+            {
+                assertEquals(Engine.SUBMITTED, engine.submit(CLIENT, i, KeyValueApp.GET, payload, 0, length));
+            }
+            assertEquals(Engine.REJECTED_UNKNOWN_CLIENT, engine.submit(CLIENT + 1, 0, KeyValueApp.GET, payload, 0, 8));
+            await().atMost(30, SECONDS).until(() -> replies.get() == 10);
+            assertEquals(ProcessHandle.current().pid(), CountersFile.read(file, counters::put));
+        }
+        assertEquals(10L, counters.get("requests submitted"));
+        assertEquals(10L, counters.get("requests committed"));
+        assertEquals(1L, counters.get("requests rejected: unknown client"));
+        assertTrue(counters.get("batches committed") >= 1);
+        assertTrue(!Files.exists(file), "counters file removed on close");
+        assertThrows(IllegalArgumentException.class, () -> CountersFile.read(file, (label, value) -> { }));
     }
 
     @Test

@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "ev 0.1.0",
     description = "EV engine: a multi-core transaction engine with Execute-Verify replication.",
-    subcommands = {DemoCommand.class})
+    subcommands = {DemoCommand.class, StatCommand.class})
 public final class EvCli
 {
     /** Exit code: bad command line or configuration. */

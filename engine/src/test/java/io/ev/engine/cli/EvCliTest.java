@@ -6,10 +6,16 @@ package io.ev.engine.cli;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
+import io.ev.engine.Engine;
+import io.ev.engine.TransactionRegistry;
+import io.ev.engine.apps.KeyValueApp;
+import io.ev.store.StateStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -47,6 +53,37 @@ class EvCliTest
             "batches", "phasesPerBatch", "stateDigest"})
         {
             assertTrue(json.contains("\"" + field + "\""), field + " missing: " + json);
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void shouldPrintCountersOfARunningEngineAndFailWhenNoneRuns(@TempDir final Path directory)
+    {
+        assertEquals(EvCli.EXIT_INVARIANT_FAILED, EvCli.run("stat", "--dir", directory.toString()));
+        final Engine.Context ctx = new Engine.Context()
+            .store(new StateStore.Context().maxEntries(100).maxValueBytes(KeyValueApp.MAX_VALUE_BYTES)
+                .averageValueBytes(16).pageCount(16))
+            .registry(KeyValueApp.registerAll(new TransactionRegistry()))
+            .countersFile(directory.resolve("counters-" + ProcessHandle.current().pid() + "-1.dat"));
+        try (Engine engine = Engine.launch(ctx))
+        {
+            assertEquals(directory, engine.countersFile().getParent());
+            final PrintStream original = System.out;
+            final ByteArrayOutputStream captured = new ByteArrayOutputStream();
+            final int exit;
+            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            try
+            {
+                exit = EvCli.run("stat", "--dir", directory.toString(), "--json");
+            }
+            finally
+            {
+                System.setOut(original);
+            }
+            final String json = captured.toString(StandardCharsets.UTF_8);
+            assertEquals(0, exit, json);
+            assertTrue(json.contains("\"requests committed\":0"), json);
         }
     }
 
