@@ -283,6 +283,7 @@ public final class Engine implements AutoCloseable
     {
         private final Batch batch;
         private final Mixer mixer;
+        private final boolean sequential = ctx.workers() == 1;
         private final Request request = new Request();
         private final UnsafeBuffer reply = new UnsafeBuffer(0, 0);
         private long nextSeq;
@@ -312,7 +313,15 @@ public final class Engine implements AutoCloseable
                 return 0;
             }
             store.begin(seq);
-            mixer.mix(batch, ctx.registry());
+            if (sequential)
+            {
+                // one worker executes in batch order: phases would be ignored, so do not compute them
+                batch.groupPhases();
+            }
+            else
+            {
+                mixer.mix(batch, ctx.registry());
+            }
             executor.execute(batch, ctx.registry());
             final long root = store.seal(seq);
             store.commit(seq);

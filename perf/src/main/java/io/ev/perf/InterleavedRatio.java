@@ -23,6 +23,13 @@ import org.agrona.concurrent.UnsafeBuffer;
  *   <li>get: {@code storeGet} vs the raw Chronicle Map get;</li>
  *   <li>seal: seal of a batch touching 1,000 distinct pages at 10,000,000 vs 100,000 records
  *       (65,536 pages; the 1,000 writes untimed).</li>
+ *   <li>engine (issue 3, only when asked for: {@code bin/ev ratio 9 engine}): throughput in requests/s
+ *       of the raw sequential state machine ({@link RawSequential}: one thread, registry execute on
+ *       one writer, batches of 1,024, begin/seal/commit) vs the engine ({@link EngineDriver}: submit
+ *       from this thread with 2,048 outstanding, wait for every reply) with 1 worker, then again vs
+ *       the engine with 2 workers; SmallBank uniform, 100,000 customers, the same pre-generated
+ *       requests on both sides. The ratio printed is engine / raw throughput (higher is better;
+ *       target >= 0.8 with 1 worker). Each engine runs only during its own comparison.</li>
  * </ul>
  * The JMH suite ({@code bin/ev bench}) remains the source of absolute times and allocation.
  */
@@ -34,13 +41,19 @@ public final class InterleavedRatio
     private static final int SEAL_PAGES = 1_000;
     private static final int WARMUP_ROUNDS = 3;
     private static final int VERSION_OFFSET = Long.BYTES;
+    private static final int ENGINE_REQUESTS_PER_ROUND_DEFAULT = 200_000;
+    private static final int ENGINE_ACCOUNTS = 100_000;
+    private static final int ENGINE_BATCH_REQUESTS = 1024;
+    private static final String ENGINE_PROFILE = "uniform";
 
     private InterleavedRatio()
     {
     }
 
     /**
-     * @param args optional: rounds (default 11) and what to run ("put,get,seal").
+     * @param args optional: rounds (default 11) and what to run ("put,get,seal" by default; "engine"
+     *             for the engine ratios, "engine1" or "engine2" for one of them), then the requests
+     *             per engine round (default 200,000).
      */
     public static void main(final String[] args)
     {
@@ -55,6 +68,58 @@ public final class InterleavedRatio
         {
             runSeal(rounds);
         }
+        if (what.contains("engine"))
+        {
+            runEngine(rounds, what, args.length > 2 ? Integer.parseInt(args[2]) : ENGINE_REQUESTS_PER_ROUND_DEFAULT);
+        }
+    }
+
+    private static void runEngine(final int rounds, final String what, final int requestsPerRound)
+    {
+        final boolean both = !what.contains("engine1") && !what.contains("engine2");
+        try (RawSequential raw = new RawSequential(ENGINE_ACCOUNTS, ENGINE_PROFILE, ENGINE_BATCH_REQUESTS))
+        {
+            for (int workers = 1; workers <= 2; workers++)
+            {
+                if (!both && !what.contains("engine" + workers))
+                {
+                    continue;
+                }
+                try (EngineDriver engine =
+                    new EngineDriver(workers, ENGINE_BATCH_REQUESTS, ENGINE_ACCOUNTS, ENGINE_PROFILE, null))
+                {
+                    compare("engine (requests/s): raw sequential vs engine with " + workers + " worker(s), " +
+                        "SmallBank " + ENGINE_PROFILE + ", " + ENGINE_ACCOUNTS + " customers, batch " +
+                        ENGINE_BATCH_REQUESTS + "; ratio = engine / raw", rounds,
+                        () -> perSecond(requestsPerRound, timeRaw(raw, requestsPerRound)),
+                        () -> perSecond(requestsPerRound, timeEngine(engine, requestsPerRound)));
+                    System.out.printf(Locale.ROOT, "engine: %d batches, %.2f phases per batch, %d aborted%n",
+                        engine.engine().counters().batches(),
+                        (double)engine.engine().counters().phases() / Math.max(1, engine.engine().counters().batches()),
+                        engine.engine().counters().aborted());
+                }
+            }
+            System.out.printf(Locale.ROOT, "raw: %d requests, %d aborted%n", raw.execute(0), raw.aborted());
+        }
+    }
+
+    private static double perSecond(final int requests, final long nanos)
+    {
+        return requests * 1e9 / nanos;
+    }
+
+    private static long timeRaw(final RawSequential raw, final int requests)
+    {
+        final long start = System.nanoTime();
+        raw.execute(requests);
+        return System.nanoTime() - start;
+    }
+
+    private static long timeEngine(final EngineDriver engine, final int requests)
+    {
+        final long start = System.nanoTime();
+        engine.run(requests);
+        return System.nanoTime() - start;
     }
 
     private static void runOps(final int rounds, final String what)
