@@ -404,7 +404,7 @@ public final class LoadGenerator
                 "  --workers N     engine workers (default 1); --batch N max requests per batch (default 1024)\n" +
                 "  --accounts N    SmallBank customers (default 100000); --profile (default uniform)\n" +
                 "  --idle I        engine idle strategy: backoff (the engine default: spin, yield, park up to\n" +
-                "                  1 ms), yield or busy-spin (default backoff)\n" +
+                "                  100 us), yield or busy-spin (default backoff)\n" +
                 "  --json          summary as one JSON object on stdout (status lines go to stderr)";
         }
 
