@@ -46,6 +46,11 @@ public final class InterleavedRatio
     private static final int ENGINE_BATCH_REQUESTS = 1024;
     private static final String ENGINE_PROFILE = "uniform";
 
+    private static final String USAGE =
+        "usage: bin/ev ratio [rounds (default 11)] [put,get,seal,engine,engine1,engine2 (default put,get,seal)]\n" +
+        "                    [engine requests per round]\n" +
+        "  alternates timed rounds of both sides of each ratio in one JVM; prints every round and the median";
+
     private InterleavedRatio()
     {
     }
@@ -57,9 +62,35 @@ public final class InterleavedRatio
      */
     public static void main(final String[] args)
     {
+        if (args.length > 0 && ("--help".equals(args[0]) || "-h".equals(args[0])))
+        {
+            System.out.println(USAGE);
+            return;
+        }
         BenchmarkMain.requireJvmOptions();
-        final int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 11;
+        final int rounds;
+        final int engineRequests;
+        try
+        {
+            rounds = args.length > 0 ? Integer.parseInt(args[0]) : 11;
+            engineRequests = args.length > 2 ? Integer.parseInt(args[2]) : ENGINE_REQUESTS_PER_ROUND_DEFAULT;
+        }
+        catch (final NumberFormatException ex)
+        {
+            System.err.println("bin/ev ratio: rounds and requests per round must be integers: " + ex.getMessage());
+            System.err.println(USAGE);
+            System.exit(2);
+            return;
+        }
         final String what = args.length > 1 ? args[1] : "put,get,seal";
+        if (rounds < 1 || engineRequests < 1 || !what.matches("(put|get|seal|engine|engine1|engine2)(,(put|get|seal|" +
+            "engine|engine1|engine2))*"))
+        {
+            System.err.println("bin/ev ratio: bad arguments " + String.join(" ", args));
+            System.err.println(USAGE);
+            System.exit(2);
+            return;
+        }
         if (what.contains("put") || what.contains("get"))
         {
             runOps(rounds, what);
@@ -70,7 +101,7 @@ public final class InterleavedRatio
         }
         if (what.contains("engine"))
         {
-            runEngine(rounds, what, args.length > 2 ? Integer.parseInt(args[2]) : ENGINE_REQUESTS_PER_ROUND_DEFAULT);
+            runEngine(rounds, what, engineRequests);
         }
     }
 
