@@ -17,7 +17,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * In-memory record of committed batches (requests in batch order, each reply's xxh3, each
  * batch's root) and the replay oracle over it: executing the recorded batches sequentially, in
  * batch order, on a fresh store must give the same root after every batch and the same reply for
- * every request. Until the journal exists this is how the demo checks a run; it grows with the
+ * every request (failed requests are isolated exactly as the engine does, see
+ * {@link FailedRequestIsolation}). Until the journal exists this is how the demo checks a run; it grows with the
  * run (about 40 bytes a request), so it is for bounded runs, not production.
  */
 public final class BatchRecorder implements CommitListener
@@ -71,6 +72,7 @@ public final class BatchRecorder implements CommitListener
     {
         final Batch batch = new Batch(maxBatchRequests, registry.maxPayloadBytes(), registry.maxReplyBytes());
         final SequentialExecutor executor = new SequentialExecutor(store);
+        final FailedRequestIsolation isolation = new FailedRequestIsolation(store, store.newWriter(), maxBatchRequests);
         long seq = store.lastCommittedSeq() + 1;
         int position = 0;
         int requestIndex = 0;
@@ -87,6 +89,7 @@ public final class BatchRecorder implements CommitListener
             batch.groupPhases();
             store.begin(seq);
             executor.execute(batch, registry);
+            isolation.isolate(batch, registry);
             final long root = store.seal(seq);
             store.commit(seq);
             for (int i = 0, count = batch.count(); i < count; i++, requestIndex++)

@@ -284,6 +284,8 @@ public final class Engine implements AutoCloseable
         private final Batch batch;
         private final Mixer mixer;
         private final boolean sequential = ctx.workers() == 1;
+        private final FailedRequestIsolation isolation =
+            new FailedRequestIsolation(store, reader, ctx.maxBatchRequests());
         private final Request request = new Request();
         private final UnsafeBuffer reply = new UnsafeBuffer(0, 0);
         private long nextSeq;
@@ -323,6 +325,11 @@ public final class Engine implements AutoCloseable
                 mixer.mix(batch, ctx.registry());
             }
             executor.execute(batch, ctx.registry());
+            final int reexecutions = isolation.isolate(batch, ctx.registry());
+            if (0 != reexecutions)
+            {
+                counters.rollbacks.getAndAddOrdered(reexecutions);
+            }
             final long root = store.seal(seq);
             store.commit(seq);
             lastRoot = root;

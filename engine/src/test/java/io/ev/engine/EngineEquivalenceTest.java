@@ -62,7 +62,7 @@ class EngineEquivalenceTest
             }
             await().atMost(60, TimeUnit.SECONDS).until(() -> replies.get() == requests);
         }
-        try (StateStore fresh = StateStore.open(storeContext().writers(2)))
+        try (StateStore fresh = StateStore.open(storeContext().writers(3)))
         {
             SmallBankLoader.load(fresh, fresh.newWriter(), CUSTOMERS, seed);
             final TransactionRegistry registry = SmallBank.registerAll(new TransactionRegistry(), false);

@@ -5,10 +5,13 @@ package io.ev.engine;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -16,7 +19,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.ev.engine.apps.KeyValueApp;
+import io.ev.pipeline.KeySink;
 import io.ev.pipeline.Request;
+import io.ev.store.StoreWriter;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
 import io.ev.store.StateStore;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
@@ -190,6 +197,98 @@ class EngineTest
         assertTrue(counters.get("batches committed") >= 1);
         assertTrue(!Files.exists(file), "counters file removed on close");
         assertThrows(IllegalArgumentException.class, () -> CountersFile.read(file, (label, value) -> { }));
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2})
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void shouldLeaveNoPartialWritesOfAFailedRequest(final int workers) throws Exception
+    {
+        final TransactionRegistry registry = KeyValueApp.registerAll(new TransactionRegistry())
+            .register(new WriteThenThrow());
+        final BatchRecorder recorder = new BatchRecorder();
+        try (Engine engine = Engine.launch(context(workers).registry(registry).commitListener(recorder)))
+        {
+            final FutureClient client = engine.newFutureClient(CLIENT);
+            final UnsafeBuffer payload = new UnsafeBuffer(new byte[KeyValueApp.MAX_PAYLOAD_LENGTH]);
+            final UnsafeBuffer value = new UnsafeBuffer(new byte[] {7});
+            final List<CompletableFuture<byte[]>> replies = new ArrayList<>();
+            for (int i = 0; i < 50; i++)
+            {
+                final int put = KeyValueApp.encodePut(payload, 0, i, value, 0, 1);
+                replies.add(client.submit(2L * i, KeyValueApp.PUT, payload, 0, put));
+                payload.putLong(0, 1_000 + i);
+                replies.add(client.submit(2L * i + 1, WriteThenThrow.TYPE, payload, 0, Long.BYTES));
+            }
+            for (int i = 0; i < replies.size(); i++)
+            {
+                final int code = new UnsafeBuffer(replies.get(i).get(30, SECONDS)).getInt(0, ReplyCodes.BYTE_ORDER);
+                assertEquals(i % 2 == 0 ? ReplyCodes.OK : ReplyCodes.EXECUTION_FAILED, code, "request " + i);
+            }
+            for (int i = 0; i < 50; i++)
+            {
+                final int get = KeyValueApp.encodeGet(payload, 0, 1_000 + i);
+                final byte[] reply = client.submit(1_000 + i, KeyValueApp.GET, payload, 0, get).get(30, SECONDS);
+                assertEquals(ReplyCodes.NOT_FOUND, new UnsafeBuffer(reply).getInt(0, ReplyCodes.BYTE_ORDER),
+                    "key " + (1_000 + i) + " written by a failed request must not survive");
+                final int put = KeyValueApp.encodeGet(payload, 0, i);
+                final byte[] kept = client.submit(2_000 + i, KeyValueApp.GET, payload, 0, put).get(30, SECONDS);
+                assertEquals(ReplyCodes.OK, new UnsafeBuffer(kept).getInt(0, ReplyCodes.BYTE_ORDER));
+            }
+            assertTrue(engine.counters().rollbacks() >= 1);
+        }
+        try (StateStore fresh = StateStore.open(context(1).store().writers(3)))
+        {
+            final TransactionRegistry replayRegistry = KeyValueApp.registerAll(new TransactionRegistry())
+                .register(new WriteThenThrow());
+            assertNull(recorder.replay(fresh, replayRegistry, Engine.Context.MAX_BATCH_REQUESTS_DEFAULT));
+        }
+    }
+
+    /**
+     * Writes the key in its payload, then throws: an application bug.
+     */
+    static final class WriteThenThrow implements TransactionType
+    {
+        static final int TYPE = 200;
+
+        public int typeId()
+        {
+            return TYPE;
+        }
+
+        public String name()
+        {
+            return "WriteThenThrow";
+        }
+
+        public int maxPayloadBytes()
+        {
+            return Long.BYTES;
+        }
+
+        public int maxReplyBytes()
+        {
+            return ReplyCodes.CODE_LENGTH;
+        }
+
+        public boolean declareKeys(final DirectBuffer payload, final int length, final KeySink keys)
+        {
+            keys.write(KeyValueApp.storeKey(payload.getLong(0)));
+            return true;
+        }
+
+        public int execute(
+            final DirectBuffer payload,
+            final int length,
+            final long seq,
+            final StoreWriter store,
+            final MutableDirectBuffer reply,
+            final int replyOffset)
+        {
+            store.put(seq, KeyValueApp.storeKey(payload.getLong(0)), payload, 0, Long.BYTES);
+            throw new IllegalStateException("application bug after a write");
+        }
     }
 
     @Test

@@ -115,7 +115,7 @@ public final class DemoCommand implements Callable<Integer>
             summary.conservation = SmallBankOracle.conserves(initialTotal[0], deltas[0], total);
             summary.conservationDetail = "initial " + initialTotal[0] + " + deltas " + deltas[0] + " vs " + total;
         }
-        try (StateStore fresh = StateStore.open(storeContext().writers(2)))
+        try (StateStore fresh = StateStore.open(storeContext().writers(3)))
         {
             SmallBankLoader.load(fresh, fresh.newWriter(), accounts, seed);
             final String mismatch = recorder.replay(fresh, SmallBank.registerAll(new TransactionRegistry(), racyFee),
