@@ -149,28 +149,52 @@ public final class KeyValueApp
     }
 
     /**
+     * The identity and bounds every key-value type shares.
+     */
+    abstract static class KeyValueType implements TransactionType
+    {
+        private final int typeId;
+        private final String name;
+        private final int maxPayloadBytes;
+        private final int maxReplyBytes;
+
+        KeyValueType(final int typeId, final String name, final int maxPayloadBytes, final int maxReplyBytes)
+        {
+            this.typeId = typeId;
+            this.name = name;
+            this.maxPayloadBytes = maxPayloadBytes;
+            this.maxReplyBytes = maxReplyBytes;
+        }
+
+        public final int typeId()
+        {
+            return typeId;
+        }
+
+        public final String name()
+        {
+            return name;
+        }
+
+        public final int maxPayloadBytes()
+        {
+            return maxPayloadBytes;
+        }
+
+        public final int maxReplyBytes()
+        {
+            return maxReplyBytes;
+        }
+    }
+
+    /**
      * GET(key): replies the value, or NOT_FOUND.
      */
-    static final class Get implements TransactionType
+    static final class Get extends KeyValueType
     {
-        public int typeId()
+        Get()
         {
-            return GET;
-        }
-
-        public String name()
-        {
-            return "Get";
-        }
-
-        public int maxPayloadBytes()
-        {
-            return KEY_LENGTH;
-        }
-
-        public int maxReplyBytes()
-        {
-            return MAX_REPLY_LENGTH;
+            super(GET, "Get", KEY_LENGTH, MAX_REPLY_LENGTH);
         }
 
         public boolean declareKeys(final DirectBuffer payload, final int length, final KeySink keys)
@@ -212,26 +236,11 @@ public final class KeyValueApp
     /**
      * PUT(key, value): sets the value.
      */
-    static final class Put implements TransactionType
+    static final class Put extends KeyValueType
     {
-        public int typeId()
+        Put()
         {
-            return PUT;
-        }
-
-        public String name()
-        {
-            return "Put";
-        }
-
-        public int maxPayloadBytes()
-        {
-            return MAX_PAYLOAD_LENGTH;
-        }
-
-        public int maxReplyBytes()
-        {
-            return REPLY_VALUE_OFFSET;
+            super(PUT, "Put", MAX_PAYLOAD_LENGTH, REPLY_VALUE_OFFSET);
         }
 
         public boolean declareKeys(final DirectBuffer payload, final int length, final KeySink keys)
@@ -269,26 +278,11 @@ public final class KeyValueApp
     /**
      * DELETE(key): removes the value, or replies NOT_FOUND.
      */
-    static final class Delete implements TransactionType
+    static final class Delete extends KeyValueType
     {
-        public int typeId()
+        Delete()
         {
-            return DELETE;
-        }
-
-        public String name()
-        {
-            return "Delete";
-        }
-
-        public int maxPayloadBytes()
-        {
-            return KEY_LENGTH;
-        }
-
-        public int maxReplyBytes()
-        {
-            return REPLY_VALUE_OFFSET;
+            super(DELETE, "Delete", KEY_LENGTH, REPLY_VALUE_OFFSET);
         }
 
         public boolean declareKeys(final DirectBuffer payload, final int length, final KeySink keys)
