@@ -101,8 +101,7 @@ public class StoreOpsBenchmark
         private final PointerBytesStore valueStore = new PointerBytesStore();
         private final UnsafeBuffer view = new UnsafeBuffer(0, 0);
         private final UnsafeBuffer dst = new UnsafeBuffer(ByteBuffer.allocateDirect(VALUE_BYTES));
-        private final long[] keys = StoreFixtures.randomKeys(KEY_INDEX_LENGTH, RECORD_COUNT);
-        private int cursor;
+        private final KeyCursor keys = new KeyCursor(KEY_INDEX_LENGTH, RECORD_COUNT);
         private long version;
 
         /**
@@ -143,9 +142,7 @@ public class StoreOpsBenchmark
 
         long nextKey()
         {
-            final long key = keys[cursor];
-            cursor = (cursor + 1) & (KEY_INDEX_LENGTH - 1);
-            return key;
+            return keys.next();
         }
 
         int get(final long key)
@@ -200,8 +197,7 @@ public class StoreOpsBenchmark
         private StateStore store;
         private StoreWriter writer;
         private final UnsafeBuffer dst = new UnsafeBuffer(ByteBuffer.allocateDirect(VALUE_BYTES));
-        private final long[] keys = StoreFixtures.randomKeys(KEY_INDEX_LENGTH, RECORD_COUNT);
-        private int cursor;
+        private final KeyCursor keys = new KeyCursor(KEY_INDEX_LENGTH, RECORD_COUNT);
 
         /**
          * Opens and fills the store.
@@ -226,9 +222,7 @@ public class StoreOpsBenchmark
 
         long nextKey()
         {
-            final long key = keys[cursor];
-            cursor = (cursor + 1) & (KEY_INDEX_LENGTH - 1);
-            return key;
+            return keys.next();
         }
     }
 
@@ -245,8 +239,7 @@ public class StoreOpsBenchmark
         private StateStore store;
         private StoreWriter writer;
         private final UnsafeBuffer value = StoreFixtures.newValue();
-        private final long[] keys = StoreFixtures.randomKeys(KEY_INDEX_LENGTH, RECORD_COUNT);
-        private int cursor;
+        private final KeyCursor keys = new KeyCursor(KEY_INDEX_LENGTH, RECORD_COUNT);
         private long seq;
         private int putsInBatch;
         private long version;
@@ -297,9 +290,7 @@ public class StoreOpsBenchmark
 
         long nextKey()
         {
-            final long key = keys[cursor];
-            cursor = (cursor + 1) & (KEY_INDEX_LENGTH - 1);
-            return key;
+            return keys.next();
         }
     }
 
@@ -317,8 +308,7 @@ public class StoreOpsBenchmark
         private StateStore store;
         private StoreWriter writer;
         private final UnsafeBuffer value = StoreFixtures.newValue();
-        private final long[] keys = StoreFixtures.randomKeys(KEY_INDEX_LENGTH, RECORD_COUNT);
-        private int cursor;
+        private final KeyCursor keys = new KeyCursor(KEY_INDEX_LENGTH, RECORD_COUNT);
         private long seq;
         private long version;
 
@@ -350,9 +340,7 @@ public class StoreOpsBenchmark
 
         long nextKey()
         {
-            final long key = keys[cursor];
-            cursor = (cursor + 1) & (KEY_INDEX_LENGTH - 1);
-            return key;
+            return keys.next();
         }
     }
 
@@ -442,8 +430,7 @@ public class StoreOpsBenchmark
         private StateStore store;
         private StoreWriter writer;
         private final UnsafeBuffer value = StoreFixtures.newValue();
-        private final long[] keys = StoreFixtures.randomKeys(KEY_INDEX_LENGTH, RECORD_COUNT);
-        private int cursor;
+        private final KeyCursor keys = new KeyCursor(KEY_INDEX_LENGTH, RECORD_COUNT);
         private long seq;
         private long version;
 
@@ -479,9 +466,7 @@ public class StoreOpsBenchmark
 
         long nextKey()
         {
-            final long key = keys[cursor];
-            cursor = (cursor + 1) & (KEY_INDEX_LENGTH - 1);
-            return key;
+            return keys.next();
         }
     }
 

@@ -3,9 +3,9 @@
  */
 package io.ev.engine.apps;
 
+import io.ev.engine.AbstractTransactionType;
 import io.ev.engine.ReplyCodes;
 import io.ev.engine.TransactionRegistry;
-import io.ev.engine.TransactionType;
 import io.ev.pipeline.KeySink;
 import io.ev.store.Keys;
 import io.ev.store.StateStore;
@@ -149,48 +149,9 @@ public final class KeyValueApp
     }
 
     /**
-     * The identity and bounds every key-value type shares.
-     */
-    abstract static class KeyValueType implements TransactionType
-    {
-        private final int typeId;
-        private final String name;
-        private final int maxPayloadBytes;
-        private final int maxReplyBytes;
-
-        KeyValueType(final int typeId, final String name, final int maxPayloadBytes, final int maxReplyBytes)
-        {
-            this.typeId = typeId;
-            this.name = name;
-            this.maxPayloadBytes = maxPayloadBytes;
-            this.maxReplyBytes = maxReplyBytes;
-        }
-
-        public final int typeId()
-        {
-            return typeId;
-        }
-
-        public final String name()
-        {
-            return name;
-        }
-
-        public final int maxPayloadBytes()
-        {
-            return maxPayloadBytes;
-        }
-
-        public final int maxReplyBytes()
-        {
-            return maxReplyBytes;
-        }
-    }
-
-    /**
      * GET(key): replies the value, or NOT_FOUND.
      */
-    static final class Get extends KeyValueType
+    static final class Get extends AbstractTransactionType
     {
         Get()
         {
@@ -236,7 +197,7 @@ public final class KeyValueApp
     /**
      * PUT(key, value): sets the value.
      */
-    static final class Put extends KeyValueType
+    static final class Put extends AbstractTransactionType
     {
         Put()
         {
@@ -278,7 +239,7 @@ public final class KeyValueApp
     /**
      * DELETE(key): removes the value, or replies NOT_FOUND.
      */
-    static final class Delete extends KeyValueType
+    static final class Delete extends AbstractTransactionType
     {
         Delete()
         {

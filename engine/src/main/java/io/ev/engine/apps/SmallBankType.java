@@ -3,8 +3,8 @@
  */
 package io.ev.engine.apps;
 
+import io.ev.engine.AbstractTransactionType;
 import io.ev.engine.ReplyCodes;
-import io.ev.engine.TransactionType;
 import io.ev.pipeline.KeySink;
 import io.ev.store.StateStore;
 import io.ev.store.StoreWriter;
@@ -22,42 +22,19 @@ import org.agrona.MutableDirectBuffer;
  * at will) allocates no exception either. Every subclass checks all its arithmetic before its first
  * write, so an aborted request writes nothing.
  */
-abstract class SmallBankType implements TransactionType
+abstract class SmallBankType extends AbstractTransactionType
 {
     /** Length of a balance value. */
     static final int BALANCE_LENGTH = Long.BYTES;
 
-    private final int typeId;
-    private final String name;
     private final int payloadLength;
     private final boolean twoCustomers;
 
     SmallBankType(final int typeId, final String name, final int payloadLength, final boolean twoCustomers)
     {
-        this.typeId = typeId;
-        this.name = name;
+        super(typeId, name, payloadLength, SmallBankReply.LENGTH);
         this.payloadLength = payloadLength;
         this.twoCustomers = twoCustomers;
-    }
-
-    public final int typeId()
-    {
-        return typeId;
-    }
-
-    public final String name()
-    {
-        return name;
-    }
-
-    public final int maxPayloadBytes()
-    {
-        return payloadLength;
-    }
-
-    public final int maxReplyBytes()
-    {
-        return SmallBankReply.LENGTH;
     }
 
     public final boolean declareKeys(final DirectBuffer payload, final int length, final KeySink keys)
