@@ -8,6 +8,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
 
+import io.ev.journal.BatchEncoder;
+import io.ev.journal.Journal;
 import io.ev.pipeline.Batch;
 import io.ev.pipeline.KeyConflictMixer;
 import io.ev.pipeline.Mixer;
@@ -63,6 +65,9 @@ public final class Engine implements AutoCloseable
     private final AgentRunner batcherRunner;
     private final CountersFile countersFile;
     private final EngineCounters counters;
+    private final Journal journal;
+    private final Recovery.Report recoveryReport;
+    private final long requestBase;
     private volatile boolean closed;
 
     private Engine(final Context ctx)
@@ -71,13 +76,17 @@ public final class Engine implements AutoCloseable
         this.countersFile = CountersFile.create(ctx.countersFile());
         this.counters = new EngineCounters(countersFile.manager());
         this.store = StateStore.open(ctx.store().writers(ctx.workers() + 2));
+        Journal openedJournal = null;
         try
         {
             this.reader = store.newWriter();
-            if (null != ctx.initializer())
+            if (null != ctx.journal())
             {
-                ctx.initializer().initialize(store, reader);
+                openedJournal = Journal.open(ctx.journal());
             }
+            this.journal = openedJournal;
+            this.recoveryReport = startState();
+            this.requestBase = null == recoveryReport ? 0 : recoveryReport.requestsInState();
             this.ring = new RequestRing(ctx.ringCapacity(), ctx.registry().maxPayloadBytes());
             this.executor = ctx.workers() == 1 ? new SequentialExecutor(store) :
                 new ParallelExecutor(store, new ParallelExecutor.Context()
@@ -87,6 +96,10 @@ public final class Engine implements AutoCloseable
         }
         catch (final RuntimeException ex)
         {
+            if (null != openedJournal)
+            {
+                openedJournal.close();
+            }
             store.close();
             countersFile.close();
             throw ex;
@@ -95,6 +108,33 @@ public final class Engine implements AutoCloseable
         this.batcher = new Batcher(store.lastCommittedSeq() + 1);
         this.batcherRunner = new AgentRunner(ctx.idleStrategy().get(), this::onBatcherError, null, batcher);
         AgentRunner.startOnThread(batcherRunner);
+    }
+
+    /**
+     * Brings the store to its starting state: without a journal, or for a new data directory, the
+     * initializer (then, with a journal, the initial checkpoint); otherwise recovery.
+     */
+    private Recovery.Report startState()
+    {
+        if (null == journal || Recovery.isFresh(journal))
+        {
+            if (null != ctx.initializer())
+            {
+                ctx.initializer().initialize(store, reader);
+            }
+            if (null != journal)
+            {
+                journal.checkpoints().take(store, 0);
+            }
+            return null;
+        }
+        final Recovery recovery = new Recovery(store, reader, journal, ctx.registry(), ctx.maxBatchRequests(),
+            ctx.commitListener());
+        final Recovery.Report report = recovery.recover();
+        recovery.commitUncommitted();
+        counters.recoveredBatches.setOrdered(report.batchesReplayed());
+        counters.recoveredRequests.setOrdered(report.requestsReplayed());
+        return report;
     }
 
     /**
@@ -192,6 +232,32 @@ public final class Engine implements AutoCloseable
     }
 
     /**
+     * Asks the batcher to take a checkpoint before its next batch (execution pauses while it is
+     * written; see {@link Journal}). No effect without a journal.
+     */
+    public void requestCheckpoint()
+    {
+        batcher.checkpointRequested = true;
+    }
+
+    /**
+     * @return what recovery did at launch, or null when the engine started from the initializer
+     * (no journal, or a new data directory).
+     */
+    public Recovery.Report recoveryReport()
+    {
+        return recoveryReport;
+    }
+
+    /**
+     * @return the journal, or null when journaling is off.
+     */
+    public Journal journal()
+    {
+        return journal;
+    }
+
+    /**
      * @return the state root after the last committed batch.
      */
     public long root()
@@ -254,6 +320,10 @@ public final class Engine implements AutoCloseable
         }
         finally
         {
+            if (null != journal)
+            {
+                journal.close();
+            }
             store.close();
             countersFile.close();
         }
@@ -274,6 +344,14 @@ public final class Engine implements AutoCloseable
             batcher.failure = throwable;
         }
         ring.close();
+        try
+        {
+            batcher.failPending();
+        }
+        catch (final RuntimeException ex)
+        {
+            throwable.addSuppressed(ex);
+        }
     }
 
     /**
@@ -288,7 +366,10 @@ public final class Engine implements AutoCloseable
             new FailedRequestIsolation(store, reader, ctx.maxBatchRequests());
         private final Request request = new Request();
         private final UnsafeBuffer reply = new UnsafeBuffer(0, 0);
+        private final BatchEncoder encoder = null != journal ? new BatchEncoder() : null;
         private long nextSeq;
+        private long requestsSinceCheckpoint;
+        volatile boolean checkpointRequested;
         volatile long lastRoot;
         volatile Throwable failure;
 
@@ -307,6 +388,10 @@ public final class Engine implements AutoCloseable
             {
                 return 0;
             }
+            if (null != journal && checkpointDue())
+            {
+                takeCheckpoint();
+            }
             final long seq = nextSeq;
             batch.reset(seq);
             final int count = ring.drainTo(batch, ctx.maxBatchRequests());
@@ -314,7 +399,6 @@ public final class Engine implements AutoCloseable
             {
                 return 0;
             }
-            store.begin(seq);
             if (sequential)
             {
                 // one worker executes in batch order: phases would be ignored, so do not compute them
@@ -324,6 +408,11 @@ public final class Engine implements AutoCloseable
             {
                 mixer.mix(batch, ctx.registry());
             }
+            if (null != journal)
+            {
+                journalBatch(seq, count);
+            }
+            store.begin(seq);
             executor.execute(batch, ctx.registry());
             final int reexecutions = isolation.isolate(batch, ctx.registry());
             if (0 != reexecutions)
@@ -334,6 +423,10 @@ public final class Engine implements AutoCloseable
             store.commit(seq);
             lastRoot = root;
             nextSeq = seq + 1;
+            if (null != journal)
+            {
+                journalCommit(seq, count, root);
+            }
             if (null != ctx.commitListener())
             {
                 ctx.commitListener().onCommit(batch, root);
@@ -341,7 +434,108 @@ public final class Engine implements AutoCloseable
             releaseReplies(seq, count);
             counters.batches.incrementOrdered();
             counters.phases.getAndAddOrdered(batch.phaseCount());
+            requestsSinceCheckpoint += count;
             return count;
+        }
+
+        private void journalBatch(final long seq, final int count)
+        {
+            encoder.reset(seq);
+            for (int i = 0; i < count; i++)
+            {
+                batch.wrap(request, i);
+                encoder.add(request.clientId(), request.requestId(), request.type(), batch.phaseOf(i),
+                    request.payload(), 0, request.payloadLength());
+            }
+            try
+            {
+                journal.append(encoder);
+            }
+            catch (final RuntimeException ex)
+            {
+                // not journaled, not executed: tell each client it had no effect
+                stopBeforeReplying(ex);
+                replyAll(seq, count, ReplyCodes.UNAVAILABLE);
+                throw ex;
+            }
+        }
+
+        private void journalCommit(final long seq, final int count, final long root)
+        {
+            try
+            {
+                journal.appendCommit(seq, root, ReplyDigest.of(batch, reply), count);
+            }
+            catch (final RuntimeException ex)
+            {
+                // journaled but not acknowledged: recovery executes it, so its outcome is not "no effect"
+                stopBeforeReplying(ex);
+                replyAll(seq, count, ReplyCodes.OUTCOME_UNKNOWN);
+                throw ex;
+            }
+        }
+
+        /**
+         * Records the failure and refuses new requests before any client hears of it.
+         */
+        private void stopBeforeReplying(final RuntimeException ex)
+        {
+            if (null == failure)
+            {
+                failure = ex;
+            }
+            ring.close();
+        }
+
+        private boolean checkpointDue()
+        {
+            return checkpointRequested ||
+                (ctx.checkpointIntervalRequests() > 0 && requestsSinceCheckpoint >= ctx.checkpointIntervalRequests());
+        }
+
+        private void takeCheckpoint()
+        {
+            checkpointRequested = false;
+            requestsSinceCheckpoint = 0;
+            journal.checkpoints().take(store, requestBase + counters.committed());
+            counters.checkpoints.incrementOrdered();
+            counters.checkpointMaxPauseUs.setOrdered(journal.checkpoints().maxPauseNs() / 1000);
+            counters.checkpointLastPauseUs.setOrdered(journal.checkpoints().lastPauseNs() / 1000);
+        }
+
+        /**
+         * Answers every request of the batch in hand with {@code code} (the engine is stopping).
+         */
+        void replyAll(final long seq, final int count, final int code)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                batch.wrap(request, i);
+                batch.wrapReply(reply, i);
+                reply.putInt(ReplyCodes.CODE_OFFSET, code, ReplyCodes.BYTE_ORDER);
+                final ReplyListener listener = clients.get((int)request.clientId());
+                if (null != listener)
+                {
+                    listener.onReply(request.clientId(), request.requestId(), request.type(), seq, reply, 0,
+                        ReplyCodes.CODE_LENGTH);
+                }
+            }
+            counters.failedByStop.getAndAddOrdered(count);
+        }
+
+        /**
+         * After a failure: answers every request still in the ring with {@link ReplyCodes#UNAVAILABLE}.
+         */
+        void failPending()
+        {
+            int count;
+            do
+            {
+                batch.reset(nextSeq);
+                count = ring.drainTo(batch, ctx.maxBatchRequests());
+                replyAll(nextSeq, count, ReplyCodes.UNAVAILABLE);
+            }
+            while (count > 0);
         }
 
         private void releaseReplies(final long seq, final int count)
@@ -409,6 +603,7 @@ public final class Engine implements AutoCloseable
         public static final int MAX_CLIENTS_DEFAULT = 1024;
         public static final long SUBMIT_TIMEOUT_NS_DEFAULT = TimeUnit.SECONDS.toNanos(1);
         public static final long CLOSE_TIMEOUT_NS_DEFAULT = TimeUnit.SECONDS.toNanos(10);
+        public static final long CHECKPOINT_INTERVAL_REQUESTS_DEFAULT = 10_000_000L;
 
         private StateStore.Context store;
         private TransactionRegistry registry;
@@ -426,7 +621,40 @@ public final class Engine implements AutoCloseable
         private StoreInitializer initializer;
         private CommitListener commitListener;
         private Path countersFile;
+        private Journal.Context journal;
+        private long checkpointIntervalRequests = CHECKPOINT_INTERVAL_REQUESTS_DEFAULT;
         private boolean concluded;
+
+        /**
+         * @param journal journal settings (data directory, durability); null (default) runs without a
+         * journal: nothing survives a crash.
+         */
+        public Context journal(final Journal.Context journal)
+        {
+            this.journal = journal;
+            return this;
+        }
+
+        public Journal.Context journal()
+        {
+            return journal;
+        }
+
+        /**
+         * @param checkpointIntervalRequests take a checkpoint once this many requests committed
+         * since the last one, in [0, 2^40] (0: only the initial one and {@link #requestCheckpoint()});
+         * default 10 million. Execution pauses while a checkpoint is written.
+         */
+        public Context checkpointIntervalRequests(final long checkpointIntervalRequests)
+        {
+            this.checkpointIntervalRequests = checkpointIntervalRequests;
+            return this;
+        }
+
+        public long checkpointIntervalRequests()
+        {
+            return checkpointIntervalRequests;
+        }
 
         /** @param store required: the store's bounds; the engine sets its writer count (workers + 2). */
         public Context store(final StateStore.Context store)
@@ -657,6 +885,12 @@ public final class Engine implements AutoCloseable
             require(closeTimeoutNs >= 0 && closeTimeoutNs <= TimeUnit.MINUTES.toNanos(10), "closeTimeoutNs",
                 closeTimeoutNs, "[0, 10 min]");
             require(Role.STANDALONE == role, "role", "STANDALONE (primary and backup arrive with replication)");
+            require(checkpointIntervalRequests >= 0 && checkpointIntervalRequests <= 1L << 40,
+                "checkpointIntervalRequests", checkpointIntervalRequests, "[0, 2^40]");
+            if (null != journal)
+            {
+                journal.conclude();
+            }
             if (null == countersFile)
             {
                 countersFile = CountersFile.defaultPath();
@@ -701,6 +935,12 @@ public final class Engine implements AutoCloseable
         final AtomicCounter batches;
         final AtomicCounter phases;
         final AtomicCounter rollbacks;
+        final AtomicCounter failedByStop;
+        final AtomicCounter recoveredBatches;
+        final AtomicCounter recoveredRequests;
+        final AtomicCounter checkpoints;
+        final AtomicCounter checkpointMaxPauseUs;
+        final AtomicCounter checkpointLastPauseUs;
 
         EngineCounters(final CountersManager manager)
         {
@@ -715,6 +955,12 @@ public final class Engine implements AutoCloseable
             batches = manager.newCounter("batches committed");
             phases = manager.newCounter("phases executed");
             rollbacks = manager.newCounter("batch rollbacks");
+            failedByStop = manager.newCounter("requests answered UNAVAILABLE/OUTCOME_UNKNOWN at a stop");
+            recoveredBatches = manager.newCounter("batches replayed by recovery");
+            recoveredRequests = manager.newCounter("requests replayed by recovery");
+            checkpoints = manager.newCounter("checkpoints taken");
+            checkpointMaxPauseUs = manager.newCounter("checkpoint max pause (us)");
+            checkpointLastPauseUs = manager.newCounter("checkpoint last pause (us)");
         }
 
         void onRejected(final int reason)
@@ -773,6 +1019,22 @@ public final class Engine implements AutoCloseable
         public long rollbacks()
         {
             return rollbacks.get();
+        }
+
+        /** @return requests answered UNAVAILABLE or OUTCOME_UNKNOWN because the engine stopped. */
+        public long failedByStop()
+        {
+            return failedByStop.get();
+        }
+
+        public long checkpoints()
+        {
+            return checkpoints.get();
+        }
+
+        public long checkpointMaxPauseUs()
+        {
+            return checkpointMaxPauseUs.get();
         }
     }
 }

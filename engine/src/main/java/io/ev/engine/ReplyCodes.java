@@ -48,6 +48,18 @@ public final class ReplyCodes
      */
     public static final int STORE_REJECTED = 4;
 
+    /**
+     * The engine stopped (journal failure, close) before this request executed: it had no effect
+     * and may be submitted again.
+     */
+    public static final int UNAVAILABLE = 5;
+    /**
+     * The engine stopped after this request's batch was journaled but before it was acknowledged:
+     * recovery will execute it (journaled batches are never dropped). Resubmitting without
+     * deduplication would execute it twice.
+     */
+    public static final int OUTCOME_UNKNOWN = 6;
+
     /** First code available to applications. */
     public static final int FIRST_APPLICATION_CODE = 100;
 
@@ -87,6 +99,10 @@ public final class ReplyCodes
                 return "EXECUTION_FAILED: the transaction type threw (application bug); its partial writes remain";
             case STORE_REJECTED:
                 return "STORE_REJECTED: the state store refused an operation (full, undo log full, batch order)";
+            case UNAVAILABLE:
+                return "UNAVAILABLE: the engine stopped before executing this request; it had no effect";
+            case OUTCOME_UNKNOWN:
+                return "OUTCOME_UNKNOWN: the engine stopped after journaling this request; recovery executes it";
             case UNKNOWN_CUSTOMER:
                 return "UNKNOWN_CUSTOMER: a customer id has no account";
             case NEGATIVE_AMOUNT:

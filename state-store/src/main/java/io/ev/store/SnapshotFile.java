@@ -26,7 +26,7 @@ import static io.ev.store.StateStoreException.Reason.STORE_FULL;
  * Whole-store snapshot file, for a node that rejoins after downtime (and later for checkpoints).
  * <pre>
  *  header (48): magic "EVSNAP01" (8) | format version (4) | page count (4) | max value bytes (4)
- *               | reserved (4) | root (8) | last committed seq (8) | reserved (8)
+ *               | reserved (4) | root (8) | last committed seq (8) | caller tag (8)
  *  records:     key (8) | version (8) | length (4) | value bytes (length)      ... in map order
  *  footer (16): record count (8) | CRC32C of every byte before this field... (8, low 32 bits)
  * </pre>
@@ -43,7 +43,8 @@ final class SnapshotFile
     static final int MAX_VALUE_BYTES_OFFSET = PAGE_COUNT_OFFSET + Integer.BYTES;
     static final int ROOT_OFFSET = MAX_VALUE_BYTES_OFFSET + 2 * Integer.BYTES;
     static final int LAST_COMMITTED_OFFSET = ROOT_OFFSET + Long.BYTES;
-    static final int HEADER_LENGTH = LAST_COMMITTED_OFFSET + 2 * Long.BYTES;
+    static final int TAG_OFFSET = LAST_COMMITTED_OFFSET + Long.BYTES;
+    static final int HEADER_LENGTH = TAG_OFFSET + Long.BYTES;
     static final int RECORD_HEADER_LENGTH = 2 * Long.BYTES + Integer.BYTES;
     static final int FOOTER_LENGTH = 2 * Long.BYTES;
     private static final int CHUNK_BYTES = 1 << 20;
@@ -52,7 +53,7 @@ final class SnapshotFile
     {
     }
 
-    static long write(final StateStore store, final Path file)
+    static long write(final StateStore store, final Path file, final long tag)
     {
         final long root = store.root();
         try (FileChannel channel = FileChannel.open(file,
@@ -62,7 +63,7 @@ final class SnapshotFile
             final ByteBuffer header = out.reserve(HEADER_LENGTH);
             header.putLong(MAGIC).putInt(FORMAT_VERSION).putInt(store.pageCount())
                 .putInt(store.context().maxValueBytes()).putInt(0)
-                .putLong(root).putLong(store.lastCommittedSeq()).putLong(0);
+                .putLong(root).putLong(store.lastCommittedSeq()).putLong(tag);
             final UnsafeBuffer view = new UnsafeBuffer(0, 0);
             final long[] count = new long[1];
             store.map().forEachEntry(entry ->
@@ -98,12 +99,12 @@ final class SnapshotFile
         return root;
     }
 
-    static void read(final StateStore store, final StoreWriter writer, final Path file, final long expectedRoot)
+    static long read(final StateStore store, final StoreWriter writer, final Path file, final long expectedRoot)
     {
         final int pageCount = store.pageCount();
         final UnsafeBuffer digests = new UnsafeBuffer(ByteBuffer.allocateDirect(pageCount * Long.BYTES));
         final MerkleTree tree = new MerkleTree(digests, Long.BYTES, pageCount);
-        final long[] header = new long[2];
+        final long[] header = new long[3];
         final long recordCount = scan(store, writer, file, header, (key, version, value, length) ->
         {
             final int index = store.page(key) * Long.BYTES;
@@ -133,6 +134,43 @@ final class SnapshotFile
             store.loadPage(store.page(key), writer.insertCommitted(key, value, 0, length, version), version));
         store.recomputeAllNodes();
         store.restoreLastCommitted(header[1]);
+        return header[2];
+    }
+
+    /**
+     * Reads only the header (magic and version checked; the body is not verified).
+     *
+     * @return root, last committed seq, caller tag.
+     */
+    static long[] readHeader(final Path file)
+    {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ))
+        {
+            final ByteBuffer head = ByteBuffer.allocate(HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+            while (head.hasRemaining())
+            {
+                if (channel.read(head) < 0)
+                {
+                    throw corrupt(file, "only " + head.position() + " bytes: not a snapshot");
+                }
+            }
+            head.flip();
+            if (head.getLong() != MAGIC)
+            {
+                throw corrupt(file, "bad magic: not an EV snapshot");
+            }
+            final int version = head.getInt();
+            if (version != FORMAT_VERSION)
+            {
+                throw corrupt(file, "format version " + version + ", this build reads " + FORMAT_VERSION);
+            }
+            return new long[] {
+                head.getLong(ROOT_OFFSET), head.getLong(LAST_COMMITTED_OFFSET), head.getLong(TAG_OFFSET)};
+        }
+        catch (final IOException ex)
+        {
+            throw new StateStoreException(IO_ERROR, "cannot read snapshot " + file + ": " + ex, ex);
+        }
     }
 
     /**
@@ -169,6 +207,7 @@ final class SnapshotFile
             head.getInt();
             header[0] = head.getLong();
             header[1] = head.getLong();
+            header[2] = head.getLong();
             if (version != FORMAT_VERSION)
             {
                 throw corrupt(file, "format version " + version + ", this build reads " + FORMAT_VERSION);

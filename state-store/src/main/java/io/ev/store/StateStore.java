@@ -451,21 +451,42 @@ public final class StateStore implements AutoCloseable
      */
     public long exportSnapshot(final Path file)
     {
+        return exportSnapshot(file, 0);
+    }
+
+    /**
+     * As {@link #exportSnapshot(Path)}, recording {@code tag} (e.g. a journal position) in the
+     * checksummed header, returned by {@link #importSnapshot(Path, long)}.
+     */
+    public long exportSnapshot(final Path file, final long tag)
+    {
         checkOpen();
         checkNoOpenBatch("exportSnapshot");
-        return SnapshotFile.write(this, file);
+        return SnapshotFile.write(this, file, tag);
+    }
+
+    /**
+     * Reads a snapshot file's header only (magic and version checked, body not verified).
+     *
+     * @return {root, last committed seq, tag}.
+     */
+    public static long[] readSnapshotHeader(final Path file)
+    {
+        return SnapshotFile.readHeader(file);
     }
 
     /**
      * Replaces the whole contents with a snapshot file's, after checking its checksum, bounds and
      * that its records reproduce its root (and {@code expectedRoot} unless {@link #NULL_SEQ}).
      * No batch may be open. On any failure the store is unchanged.
+     *
+     * @return the tag the snapshot was written with.
      */
-    public void importSnapshot(final Path file, final long expectedRoot)
+    public long importSnapshot(final Path file, final long expectedRoot)
     {
         checkOpen();
         checkNoOpenBatch("importSnapshot");
-        SnapshotFile.read(this, control, file, expectedRoot);
+        return SnapshotFile.read(this, control, file, expectedRoot);
     }
 
     private void checkNoOpenBatch(final String operation)

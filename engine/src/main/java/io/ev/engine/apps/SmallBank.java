@@ -5,6 +5,7 @@ package io.ev.engine.apps;
 
 import io.ev.engine.TransactionRegistry;
 import io.ev.store.Keys;
+import io.ev.store.StateStore;
 
 /**
  * SmallBank (Alomari et al., ICDE 2008, with OLTPBench's SendPayment) exactly as defined in
@@ -102,6 +103,30 @@ public final class SmallBank
             registry.register(new SendPaymentWithFee());
         }
         return registry;
+    }
+
+    /** Largest value a SmallBank row needs (customer name row), with room to spare. */
+    public static final int MAX_VALUE_BYTES = 64;
+
+    /**
+     * The store sizing every SmallBank tool uses (demo, node, replay, benchmarks): three rows per
+     * customer, ~32 records per digest page, undo room for three writes of every request of a full
+     * batch.
+     *
+     * @param accounts         SmallBank customers.
+     * @param maxBatchRequests largest batch.
+     * @return a store context (writers not set).
+     */
+    public static StateStore.Context storeContext(final int accounts, final int maxBatchRequests)
+    {
+        final long entries = (long)accounts * SmallBankLoader.ROWS_PER_CUSTOMER + 16;
+        final int pages = Integer.highestOneBit((int)Math.min(1 << 20, Math.max(16, entries / 32)));
+        return new StateStore.Context()
+            .maxEntries(entries)
+            .maxValueBytes(MAX_VALUE_BYTES)
+            .averageValueBytes(Long.BYTES)
+            .pageCount(pages)
+            .undoBytesPerBatch(Math.max(1 << 20, maxBatchRequests * 3 * StateStore.Context.undoBytesPerWrite(32)));
     }
 
     /**

@@ -3,19 +3,28 @@
  */
 package io.ev.engine.cli;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
 
 import io.ev.engine.BatchRecorder;
 import io.ev.engine.Engine;
+import io.ev.engine.Recovery;
 import io.ev.engine.TransactionRegistry;
 import io.ev.engine.apps.SmallBank;
 import io.ev.engine.apps.SmallBankLoader;
 import io.ev.engine.apps.SmallBankOracle;
 import io.ev.engine.apps.SmallBankWorkload;
+import io.ev.journal.Durability;
+import io.ev.journal.Journal;
+import io.ev.journal.JournalException;
 import io.ev.pipeline.KeyConflictMixer;
 import io.ev.pipeline.Mixer;
 import io.ev.pipeline.PermissiveMixer;
@@ -39,7 +48,6 @@ import picocli.CommandLine.Option;
 public final class DemoCommand implements Callable<Integer>
 {
     private static final int CLIENT_ID = 0;
-    private static final int MAX_VALUE_BYTES = 64;
 
     @Option(names = "--requests", description = "requests to submit (default ${DEFAULT-VALUE})")
     long requests = 200_000;
@@ -74,6 +82,13 @@ public final class DemoCommand implements Callable<Integer>
     @Option(names = "--json", description = "print the summary as one JSON object on stdout")
     boolean json;
 
+    @Option(names = "--data", description = "journal + checkpoints here (a new directory; default: a temporary " +
+        "directory, deleted at the end)")
+    Path data;
+
+    @Option(names = "--durability", description = "process-crash | power-loss (default ${DEFAULT-VALUE})")
+    String durability = "process-crash";
+
     private final UnsafeBuffer payload = new UnsafeBuffer(new byte[256]);
 
     public Integer call()
@@ -89,7 +104,13 @@ public final class DemoCommand implements Callable<Integer>
         final SmallBankOracle oracle = new SmallBankOracle(0);
         final long[] deltas = new long[1];
 
+        final boolean temporary = null == data;
+        final Path dir = temporary ? createTempDirectory() : data;
+        final SmallBankNode node = new SmallBankNode(accounts, seed, maxBatchRequests, racyFee);
+        node.write(dir);
         final Engine.Context ctx = new Engine.Context()
+            .journal(new Journal.Context().dir(dir)
+                .durability("power-loss".equals(durability) ? Durability.POWER_LOSS : Durability.PROCESS_CRASH))
             .store(storeContext())
             .registry(registry)
             .workers(workers)
@@ -123,8 +144,14 @@ public final class DemoCommand implements Callable<Integer>
             summary.replayOracle = null == mismatch;
             summary.replayDetail = null == mismatch ? "all " + recorder.batches() + " batches match" : mismatch;
         }
+        journalRecovery(dir, summary);
+        if (temporary)
+        {
+            deleteRecursively(dir);
+        }
         summary.print(json ? System.out : progress, json, this);
-        return summary.conservation && summary.replayOracle ? 0 : EvCli.EXIT_INVARIANT_FAILED;
+        return summary.conservation && summary.replayOracle && summary.journalRecovery ? 0 :
+            EvCli.EXIT_INVARIANT_FAILED;
     }
 
     private void drive(
@@ -188,14 +215,53 @@ public final class DemoCommand implements Callable<Integer>
 
     private StateStore.Context storeContext()
     {
-        final long entries = (long)accounts * SmallBankLoader.ROWS_PER_CUSTOMER + 16;
-        final int pages = Integer.highestOneBit((int)Math.min(1 << 20, Math.max(16, entries / 32)));
-        return new StateStore.Context()
-            .maxEntries(entries)
-            .maxValueBytes(MAX_VALUE_BYTES)
-            .averageValueBytes(Long.BYTES)
-            .pageCount(pages)
-            .undoBytesPerBatch(Math.max(1 << 20, maxBatchRequests * 3 * StateStore.Context.undoBytesPerWrite(32)));
+        return SmallBank.storeContext(accounts, maxBatchRequests);
+    }
+
+    /**
+     * Recovers the run's data directory the way a restarting node would and checks it reproduces
+     * the live state digest, every token verified.
+     */
+    private void journalRecovery(final Path dir, final Summary summary)
+    {
+        try (StateStore store = StateStore.open(storeContext().writers(2));
+            Journal journal = Journal.open(new Journal.Context().dir(dir)))
+        {
+            final Recovery.Report report = new Recovery(store, store.newWriter(), journal,
+                SmallBank.registerAll(new TransactionRegistry(), racyFee), maxBatchRequests, null).recover();
+            summary.journalRecovery = report.root() == summary.stateDigest;
+            summary.journalDetail = String.format(Locale.ROOT, "%d batches replayed in %.2f s, %d tokens verified, " +
+                "digest %016x", report.batchesReplayed(), report.seconds(), report.tokensVerified(), report.root());
+        }
+        catch (final JournalException ex)
+        {
+            summary.journalRecovery = false;
+            summary.journalDetail = ex.getMessage();
+        }
+    }
+
+    private static Path createTempDirectory()
+    {
+        try
+        {
+            return Files.createTempDirectory("ev-demo-");
+        }
+        catch (final IOException ex)
+        {
+            throw new IllegalStateException("cannot create a temporary data directory: " + ex, ex);
+        }
+    }
+
+    private static void deleteRecursively(final Path dir)
+    {
+        try (Stream<Path> paths = Files.walk(dir))
+        {
+            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        }
+        catch (final IOException ex)
+        {
+            System.err.println("bin/ev demo: could not delete " + dir + ": " + ex);
+        }
     }
 
     private Mixer newMixer()
@@ -216,6 +282,22 @@ public final class DemoCommand implements Callable<Integer>
         require(maxBatchRequests >= 1 && maxBatchRequests <= Engine.Context.MAX_BATCH_REQUESTS_LIMIT,
             "--batch " + maxBatchRequests + " must be in [1, " + Engine.Context.MAX_BATCH_REQUESTS_LIMIT + "]");
         require(window >= 1 && window <= 1 << 20, "--window " + window + " must be in [1, 2^20]");
+        require("process-crash".equals(durability) || "power-loss".equals(durability),
+            "--durability " + durability + " must be process-crash or power-loss");
+        require(null == data || !Files.exists(data) || isEmptyDirectory(data), "--data " + data +
+            " must be a new or empty directory (continue an existing one with bin/ev node)");
+    }
+
+    private static boolean isEmptyDirectory(final Path dir)
+    {
+        try (Stream<Path> entries = Files.list(dir))
+        {
+            return entries.findAny().isEmpty();
+        }
+        catch (final IOException ex)
+        {
+            return false;
+        }
     }
 
     private static void require(final boolean valid, final String message)
@@ -242,6 +324,8 @@ public final class DemoCommand implements Callable<Integer>
         String conservationDetail;
         boolean replayOracle;
         String replayDetail;
+        boolean journalRecovery;
+        String journalDetail;
 
         void counters(final Engine.EngineCounters counters)
         {
@@ -260,12 +344,12 @@ public final class DemoCommand implements Callable<Integer>
                 out.printf(Locale.ROOT, "{\"committed\":%d,\"aborted\":%d,\"throughputPerSec\":%.1f," +
                     "\"latencyNs\":{\"p50\":%d,\"p99\":%d,\"p999\":%d,\"max\":%d},\"batches\":%d," +
                     "\"phasesPerBatch\":%.3f,\"stateDigest\":\"%016x\",\"invariants\":{\"conservation\":%b," +
-                    "\"replayOracle\":%b},\"workers\":%d,\"mixer\":\"%s\",\"profile\":\"%s\",\"racyFee\":%b," +
-                    "\"replicas\":%d,\"seed\":%d}%n",
+                    "\"replayOracle\":%b,\"journalRecovery\":%b},\"workers\":%d,\"mixer\":\"%s\"," +
+                    "\"profile\":\"%s\",\"racyFee\":%b,\"replicas\":%d,\"seed\":%d,\"durability\":\"%s\"}%n",
                     committed, aborted, throughput, latency.getValueAtPercentile(50), latency.getValueAtPercentile(99),
                     latency.getValueAtPercentile(99.9), latency.getMaxValue(), batches, phasesPerBatch, stateDigest,
-                    conservation, replayOracle, options.workers, options.mixer, options.profile, options.racyFee,
-                    options.replicas, options.seed);
+                    conservation, replayOracle, journalRecovery, options.workers, options.mixer, options.profile,
+                    options.racyFee, options.replicas, options.seed, options.durability);
                 return;
             }
             out.printf(Locale.ROOT, "%n== summary ==%n");
@@ -279,6 +363,7 @@ public final class DemoCommand implements Callable<Integer>
             out.printf(Locale.ROOT, "state digest      %016x%n", stateDigest);
             out.printf(Locale.ROOT, "conservation      %s (%s)%n", conservation ? "ok" : "FAILED", conservationDetail);
             out.printf(Locale.ROOT, "replay oracle     %s (%s)%n", replayOracle ? "ok" : "FAILED", replayDetail);
+            out.printf(Locale.ROOT, "journal recovery  %s (%s)%n", journalRecovery ? "ok" : "FAILED", journalDetail);
         }
     }
 }

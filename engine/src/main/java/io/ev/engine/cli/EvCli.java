@@ -15,13 +15,15 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "ev 0.1.0",
     description = "EV engine: a multi-core transaction engine with Execute-Verify replication.",
-    subcommands = {DemoCommand.class, StatCommand.class})
+    subcommands = {DemoCommand.class, NodeCommand.class, ReplayCommand.class, StatCommand.class})
 public final class EvCli
 {
     /** Exit code: bad command line or configuration. */
     public static final int EXIT_USAGE = 2;
-    /** Exit code: an invariant or oracle failed. */
+    /** Exit code: an invariant or oracle failed, or the engine stopped. */
     public static final int EXIT_INVARIANT_FAILED = 1;
+    /** Exit code: the data directory cannot be used (corrupt journal or checkpoint, in use, not ours). */
+    public static final int EXIT_DATA = 3;
 
     private EvCli()
     {
@@ -44,8 +46,11 @@ public final class EvCli
         commandLine.setExecutionExceptionHandler((ex, line, parseResult) ->
         {
             final boolean usage = ex instanceof IllegalArgumentException;
-            line.getErr().println("ev: " + (usage ? "" : ex.getClass().getSimpleName() + ": ") + ex.getMessage());
-            return usage ? EXIT_USAGE : EXIT_INVARIANT_FAILED;
+            final boolean data = ex instanceof SmallBankNode.DataDirectoryException ||
+                ex instanceof io.ev.journal.JournalException || ex instanceof io.ev.store.StateStoreException;
+            line.getErr().println("ev: " + (usage || data ? "" : ex.getClass().getSimpleName() + ": ") +
+                ex.getMessage());
+            return usage ? EXIT_USAGE : data ? EXIT_DATA : EXIT_INVARIANT_FAILED;
         });
         return commandLine.execute(args);
     }
