@@ -72,9 +72,10 @@ public final class Recovery implements JournalReader.Handler
     }
 
     /**
-     * @return true if the data directory holds no journal and no checkpoint (a new node).
+     * @return true if the data directory holds no journal entry and no checkpoint: a new node, or
+     * one that stopped before its initial checkpoint was complete (it never acknowledged anything).
      */
-    static boolean isFresh(final Journal journal)
+    public static boolean isFresh(final Journal journal)
     {
         return journal.checkpoints().newestFirst().isEmpty() && journal.lastIndex() < 0;
     }

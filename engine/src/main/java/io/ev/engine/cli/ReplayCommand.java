@@ -47,6 +47,12 @@ public final class ReplayCommand implements Callable<Integer>
         try (StateStore store = StateStore.open(node.storeContext().writers(2));
             Journal journal = Journal.open(new Journal.Context().dir(data)))
         {
+            if (Recovery.isFresh(journal))
+            {
+                throw new SmallBankNode.DataDirectoryException(data + " holds no checkpoint and no journal " +
+                    "entry: its node stopped before it finished starting and never acknowledged a request; " +
+                    "nothing to replay");
+            }
             final StoreWriter writer = store.newWriter();
             final SmallBankOracle oracle = new SmallBankOracle(0);
             final UnsafeBuffer reply = new UnsafeBuffer(0, 0);

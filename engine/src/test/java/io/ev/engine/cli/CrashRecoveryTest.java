@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
+import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -65,7 +65,7 @@ class CrashRecoveryTest
         for (int k = 0; k < kills; k++)
         {
             final long seed = baseSeed + k;
-            final Random random = new Random(seed);
+            final SplittableRandom random = new SplittableRandom(seed);
             final Path dir = tmp.resolve("node-" + k);
             final long killAfter = random.nextInt(4) == 0 ? 0 : 1 + random.nextInt(30_000);
             final long checkpointEvery = 1_000 + random.nextInt(10_000);
@@ -173,9 +173,23 @@ class CrashRecoveryTest
         try (StateStore store = StateStore.open(node.storeContext().writers(2));
             Journal journal = Journal.open(new Journal.Context().dir(dir)))
         {
+            if (Recovery.isFresh(journal))
+            {
+                // killed before the initial checkpoint was complete: the node starts afresh
+                assertEquals(0, atLeast, context + ": acknowledged requests but left no checkpoint");
+                return 0;
+            }
             final StoreWriter writer = store.newWriter();
             final Recovery recovery = new Recovery(store, writer, journal, node.registry(), BATCH, null);
-            final Recovery.Report report = recovery.recover();
+            final Recovery.Report report;
+            try
+            {
+                report = recovery.recover();
+            }
+            catch (final RuntimeException ex)
+            {
+                throw new AssertionError(context + ": recovery failed; data directory: " + listing(dir), ex);
+            }
             assertEquals(report.batchesReplayed() - report.uncommittedBatches(), report.tokensVerified(), context);
             inState = report.requestsInState();
             recoveredRoot = report.root();
@@ -187,6 +201,21 @@ class CrashRecoveryTest
         assertEquals(Long.toHexString(oracleRoot), Long.toHexString(recoveredRoot),
             context + ": recovered state differs from the first " + inState + " requests executed sequentially");
         return inState;
+    }
+
+    private static String listing(final Path dir)
+    {
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(dir))
+        {
+            final StringBuilder text = new StringBuilder();
+            files.forEach(file -> text.append(dir.relativize(file)).append(' ')
+                .append(file.toFile().length()).append("; "));
+            return text.toString();
+        }
+        catch (final IOException ex)
+        {
+            return "(cannot list: " + ex + ")";
+        }
     }
 
     /**
