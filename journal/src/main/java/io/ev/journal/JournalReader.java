@@ -31,11 +31,13 @@ import static io.ev.journal.JournalException.Reason.UNSUPPORTED_VERSION;
  */
 public final class JournalReader
 {
+    private static final int CONTIGUOUS_COPY_LIMIT = 16 << 20;
     private final SingleChronicleQueue queue;
     private final BatchDecoder batch = new BatchDecoder();
     private final CRC32C crc = new CRC32C();
     private ByteBuffer bytes;
     private final UnsafeBuffer entry = new UnsafeBuffer(0, 0);
+    private final UnsafeBuffer source = new UnsafeBuffer(0, 0);
 
     JournalReader(final SingleChronicleQueue queue)
     {
@@ -75,8 +77,7 @@ public final class JournalReader
                     {
                         grow(length);
                     }
-                    bytes.clear().limit(length);
-                    in.read(bytes);
+                    copy(in, position, length);
                     onEntry(tailer, position, index, length, handler, result);
                 }
             }
@@ -217,6 +218,25 @@ public final class JournalReader
         final File file = tailer.currentFile();
         return "journal file " + (null == file ? "?" : file.getPath()) + " position " + position + " (index 0x" +
             Long.toHexString(index) + ")";
+    }
+
+    /**
+     * Copies the entry out of the mapped file in one memory copy ({@code read(ByteBuffer)} copies
+     * byte by byte); {@code addressForRead(position, length)} maps the whole range contiguously.
+     */
+    private void copy(final Bytes<?> in, final long position, final int length)
+    {
+        if (in.isDirectMemory() && length <= CONTIGUOUS_COPY_LIMIT)
+        {
+            source.wrap(in.addressForRead(position, length), length);
+            entry.putBytes(0, source, 0, length);
+        }
+        else
+        {
+            bytes.clear().limit(length);
+            in.read(bytes);
+            bytes.clear();
+        }
     }
 
     private void grow(final int capacity)

@@ -12,6 +12,7 @@ import io.ev.engine.TransactionRegistry;
 import io.ev.engine.apps.SmallBank;
 import io.ev.engine.apps.SmallBankLoader;
 import io.ev.engine.apps.SmallBankOracle;
+import io.ev.journal.Journal;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.IdleStrategy;
 
@@ -72,6 +73,23 @@ final class EngineDriver implements AutoCloseable
         final ReplyListener observer,
         final Supplier<IdleStrategy> idleStrategy)
     {
+        this(workers, maxBatchRequests, accounts, profile, observer, idleStrategy, null);
+    }
+
+    /**
+     * As above, journaling to a data directory (the replay ratio writes its journal this way).
+     *
+     * @param journal the engine's journal settings; null for none (the engine default).
+     */
+    EngineDriver(
+        final int workers,
+        final int maxBatchRequests,
+        final int accounts,
+        final String profile,
+        final ReplyListener observer,
+        final Supplier<IdleStrategy> idleStrategy,
+        final Journal.Context journal)
+    {
         this.requests = new SmallBankRequests(SmallBankRequests.DEFAULT_COUNT, accounts, profile);
         this.window = 2 * maxBatchRequests;
         this.accounts = accounts;
@@ -82,8 +100,12 @@ final class EngineDriver implements AutoCloseable
         {
             context.idleStrategy(idleStrategy);
         }
+        if (null != journal)
+        {
+            context.journal(journal);
+        }
         this.engine = Engine.launch(context
-            .store(SmallBankRequests.storeContext(accounts, maxBatchRequests))
+            .store(SmallBank.storeContext(accounts, maxBatchRequests))
             .registry(registry)
             .workers(workers)
             .maxBatchRequests(maxBatchRequests)

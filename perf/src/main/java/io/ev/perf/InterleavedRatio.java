@@ -3,11 +3,20 @@
  */
 package io.ev.perf;
 
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
+import io.ev.engine.Recovery;
+import io.ev.engine.TransactionRegistry;
+import io.ev.engine.apps.SmallBank;
+import io.ev.journal.BatchDecoder;
+import io.ev.journal.Journal;
+import io.ev.journal.JournalReader;
 import io.ev.store.StateStore;
 import io.ev.store.StoreWriter;
+import org.agrona.collections.IntArrayList;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -30,6 +39,22 @@ import org.agrona.concurrent.UnsafeBuffer;
  *       the engine with 2 workers; SmallBank uniform, 100,000 customers, the same pre-generated
  *       requests on both sides. The ratio printed is engine / raw throughput (higher is better;
  *       target >= 0.8 with 1 worker). Each engine runs only during its own comparison.</li>
+ *   <li>replay (issue 4, only when asked for: {@code bin/ev ratio 11 replay [requests]}): recovery
+ *       replay vs raw sequential execution, requests/s. Prepared once (untimed): the engine with 1
+ *       worker and a journal in a temporary directory executes {@code requests} SmallBank uniform
+ *       requests (100,000 customers, batch bound 1,024, submitted as in engine mode), which writes
+ *       the initial checkpoint, every batch entry and every commit marker; the engine is closed and
+ *       the journal reopened once for all rounds. Both sides then run on ONE store (1 writer) and
+ *       execute the same requests in the same batches: raw ({@link RawSequential}) executes the
+ *       sequence's first {@code requests} requests in batches of exactly the sizes the engine formed,
+ *       read from the journal (the engine's batches are not all 1,024: the batcher drains what the
+ *       client has submitted so far); replay is {@link Recovery#replay(long)} (read the journal, copy
+ *       each batch, execute sequentially, isolate failures, seal, commit, reply digest, check each
+ *       token against its commit marker). Untimed before each round of either side: the store is
+ *       reset to the initial checkpoint ({@code importSnapshot}; for replay through
+ *       {@link Recovery#loadCheckpoint()}). Each round checks that the final root equals the
+ *       engine's, and for replay that every token was verified. Ratio = replay / raw throughput
+ *       (higher is better; target >= 0.9).</li>
  * </ul>
  * The JMH suite ({@code bin/ev bench}) remains the source of absolute times and allocation.
  */
@@ -45,10 +70,12 @@ public final class InterleavedRatio
     private static final int ENGINE_ACCOUNTS = 100_000;
     private static final int ENGINE_BATCH_REQUESTS = 1024;
     private static final String ENGINE_PROFILE = "uniform";
+    private static final String MODES = "put|get|seal|engine|engine1|engine2|replay";
 
     private static final String USAGE =
-        "usage: bin/ev ratio [rounds (default 11)] [put,get,seal,engine,engine1,engine2 (default put,get,seal)]\n" +
-        "                    [engine requests per round]\n" +
+        "usage: bin/ev ratio [rounds (default 11)]\n" +
+        "                    [put,get,seal,engine,engine1,engine2,replay (default put,get,seal)]\n" +
+        "                    [engine and replay requests per round (default 200000)]\n" +
         "  alternates timed rounds of both sides of each ratio in one JVM; prints every round and the median";
 
     private InterleavedRatio()
@@ -57,8 +84,9 @@ public final class InterleavedRatio
 
     /**
      * @param args optional: rounds (default 11) and what to run ("put,get,seal" by default; "engine"
-     *             for the engine ratios, "engine1" or "engine2" for one of them), then the requests
-     *             per engine round (default 200,000).
+     *             for the engine ratios, "engine1" or "engine2" for one of them, "replay" for
+     *             recovery replay vs raw), then the requests per engine or replay round (default
+     *             200,000).
      */
     public static void main(final String[] args)
     {
@@ -83,8 +111,7 @@ public final class InterleavedRatio
             return;
         }
         final String what = args.length > 1 ? args[1] : "put,get,seal";
-        if (rounds < 1 || engineRequests < 1 || !what.matches("(put|get|seal|engine|engine1|engine2)(,(put|get|seal|" +
-            "engine|engine1|engine2))*"))
+        if (rounds < 1 || engineRequests < 1 || !what.matches("(" + MODES + ")(,(" + MODES + "))*"))
         {
             System.err.println("bin/ev ratio: bad arguments " + String.join(" ", args));
             System.err.println(USAGE);
@@ -102,6 +129,152 @@ public final class InterleavedRatio
         if (what.contains("engine"))
         {
             runEngine(rounds, what, engineRequests);
+        }
+        if (what.contains("replay"))
+        {
+            runReplay(rounds, engineRequests, ENGINE_ACCOUNTS);
+        }
+    }
+
+    /**
+     * The replay ratio: prepares the journal with the engine, then alternates raw and replay rounds.
+     *
+     * @param rounds   measured rounds (after {@value #WARMUP_ROUNDS} warm-up rounds of each side).
+     * @param requests requests journaled and executed by each round.
+     * @param accounts SmallBank customers.
+     * @throws IllegalStateException if a round ends at another root than the engine, or replay
+     *                               verified fewer tokens than batches.
+     */
+    static void runReplay(final int rounds, final int requests, final int accounts)
+    {
+        final Path dir = TempDirs.create("ev-replay-ratio-");
+        try
+        {
+            final long engineRoot;
+            try (EngineDriver engine = new EngineDriver(1, ENGINE_BATCH_REQUESTS, accounts, ENGINE_PROFILE,
+                null, null, new Journal.Context().dir(dir)))
+            {
+                final long start = System.nanoTime();
+                engine.run(requests);
+                final long elapsed = System.nanoTime() - start;
+                engineRoot = engine.engine().root();
+                System.out.printf(Locale.ROOT, "prepare: engine with journal, 1 worker: %d requests in %d batches, " +
+                    "%d aborted, %.0f requests/s (one run, untimed for the ratio); journal in %s%n", requests,
+                    engine.engine().counters().batches(), engine.engine().counters().aborted(),
+                    perSecond(requests, elapsed), dir);
+            }
+            try (Journal journal = Journal.open(new Journal.Context().dir(dir)))
+            {
+                compareReplay(rounds, requests, accounts, journal, engineRoot);
+            }
+        }
+        finally
+        {
+            TempDirs.delete(dir);
+        }
+    }
+
+    private static void compareReplay(
+        final int rounds, final int requests, final int accounts, final Journal journal, final long root)
+    {
+        final BatchSizes sizes = new BatchSizes();
+        journal.read(-1, sizes);
+        final List<Path> checkpoints = journal.checkpoints().newestFirst();
+        if (checkpoints.size() != 1 || sizes.requests != requests || sizes.commits != sizes.sizes.size())
+        {
+            throw new IllegalStateException("journal in " + journal.dir() + " holds " + checkpoints.size() +
+                " checkpoints, " + sizes.sizes.size() + " batches of " + sizes.requests + " requests and " +
+                sizes.commits + " commit markers; expected 1 checkpoint and " + requests + " requests, all committed");
+        }
+        final int[] batchSizes = sizes.sizes.toIntArray();
+        final Path checkpoint = checkpoints.get(0);
+        final TransactionRegistry registry = SmallBank.registerAll(new TransactionRegistry(), false);
+        try (StateStore store = StateStore.open(
+            SmallBank.storeContext(accounts, ENGINE_BATCH_REQUESTS).writers(1)))
+        {
+            final StoreWriter writer = store.newWriter();
+            store.importSnapshot(checkpoint, StateStore.NULL_SEQ);
+            System.out.printf(Locale.ROOT, "journal: %d batches (%.1f requests per batch, min %d, max %d), " +
+                "checkpoint %s (after batch %d)%n", batchSizes.length, (double)requests / batchSizes.length,
+                Arrays.stream(batchSizes).min().orElse(0), Arrays.stream(batchSizes).max().orElse(0),
+                checkpoint.getFileName(), store.lastCommittedSeq());
+            try (RawSequential raw = new RawSequential(store, writer, accounts, ENGINE_PROFILE,
+                ENGINE_BATCH_REQUESTS))
+            {
+                compare("replay (requests/s): raw sequential vs recovery replay, SmallBank " + ENGINE_PROFILE + ", " +
+                    accounts + " customers, " + requests + " requests in the engine's " + batchSizes.length +
+                    " batches; ratio = replay / raw", rounds,
+                    () -> perSecond(requests, timeRawBatches(store, checkpoint, raw, batchSizes, root)),
+                    () -> perSecond(requests, timeReplay(store, writer, journal, registry, batchSizes.length, root)));
+                System.out.printf(Locale.ROOT, "raw: %d aborted in %d executions of the %d requests%n",
+                    raw.aborted(), rounds + WARMUP_ROUNDS, requests);
+            }
+        }
+    }
+
+    private static long timeRawBatches(
+        final StateStore store,
+        final Path checkpoint,
+        final RawSequential raw,
+        final int[] batchSizes,
+        final long expectedRoot)
+    {
+        store.importSnapshot(checkpoint, StateStore.NULL_SEQ);
+        raw.rewind();
+        final long start = System.nanoTime();
+        raw.executeBatches(batchSizes, batchSizes.length);
+        final long elapsed = System.nanoTime() - start;
+        if (store.root() != expectedRoot)
+        {
+            throw new IllegalStateException("raw sequential ended at root " + Long.toHexString(store.root()) +
+                ", the engine at " + Long.toHexString(expectedRoot));
+        }
+        return elapsed;
+    }
+
+    private static long timeReplay(
+        final StateStore store,
+        final StoreWriter writer,
+        final Journal journal,
+        final TransactionRegistry registry,
+        final int batches,
+        final long expectedRoot)
+    {
+        final Recovery recovery = new Recovery(store, writer, journal, registry, ENGINE_BATCH_REQUESTS, null);
+        final long fromIndex = recovery.loadCheckpoint();
+        final long start = System.nanoTime();
+        final Recovery.Report report = recovery.replay(fromIndex);
+        final long elapsed = System.nanoTime() - start;
+        if (report.root() != expectedRoot || report.batchesReplayed() != batches ||
+            report.tokensVerified() != batches || report.uncommittedBatches() != 0)
+        {
+            throw new IllegalStateException("replay: root " + Long.toHexString(report.root()) + " (engine " +
+                Long.toHexString(expectedRoot) + "), " + report.batchesReplayed() + " batches replayed, " +
+                report.tokensVerified() + " tokens verified, " + report.uncommittedBatches() + " uncommitted; " +
+                "expected " + batches + " batches, all verified");
+        }
+        return elapsed;
+    }
+
+    /**
+     * Collects the request count of every batch entry of a journal, in order.
+     */
+    private static final class BatchSizes implements JournalReader.Handler
+    {
+        final IntArrayList sizes = new IntArrayList();
+        long requests;
+        long commits;
+
+        public void onBatch(final BatchDecoder batch, final long index)
+        {
+            sizes.addInt(batch.requestCount());
+            requests += batch.requestCount();
+        }
+
+        public void onCommit(
+            final long seq, final long root, final long replyDigest, final int requestCount, final long index)
+        {
+            commits++;
         }
     }
 

@@ -31,6 +31,7 @@ final class RawSequential implements AutoCloseable
     private final UnsafeBuffer payload = new UnsafeBuffer(0, 0);
     private final UnsafeBuffer reply;
     private final long initialTotalCents;
+    private final boolean ownsStore;
     private long nextSeq;
     private long cursor;
     private long aborted;
@@ -52,7 +53,7 @@ final class RawSequential implements AutoCloseable
         this.batchRequests = batchRequests;
         this.accounts = accounts;
         this.reply = new UnsafeBuffer(new byte[registry.maxReplyBytes()]);
-        this.store = StateStore.open(SmallBankRequests.storeContext(accounts, batchRequests).writers(1));
+        this.store = StateStore.open(SmallBank.storeContext(accounts, batchRequests).writers(1));
         try
         {
             this.writer = store.newWriter();
@@ -63,7 +64,67 @@ final class RawSequential implements AutoCloseable
             store.close();
             throw ex;
         }
+        this.ownsStore = true;
         this.nextSeq = store.lastCommittedSeq() + 1;
+    }
+
+    /**
+     * Runs on a store that the caller opened, loaded and closes (the replay ratio: raw and recovery
+     * on one store). Call {@link #rewind()} after the caller replaced the store's contents.
+     *
+     * @param store         an open store holding SmallBank's rows.
+     * @param writer        a writer of {@code store}.
+     * @param accounts      SmallBank customers.
+     * @param profile       "uniform" or "contended".
+     * @param batchRequests requests per batch for {@link #execute(int)}, in [1, 65536].
+     */
+    RawSequential(
+        final StateStore store,
+        final StoreWriter writer,
+        final int accounts,
+        final String profile,
+        final int batchRequests)
+    {
+        if (batchRequests < 1 || batchRequests > 1 << 16)
+        {
+            throw new IllegalArgumentException("batchRequests " + batchRequests + " outside [1, 65536]");
+        }
+        this.requests = new SmallBankRequests(SmallBankRequests.DEFAULT_COUNT, accounts, profile);
+        this.batchRequests = batchRequests;
+        this.accounts = accounts;
+        this.reply = new UnsafeBuffer(new byte[registry.maxReplyBytes()]);
+        this.store = store;
+        this.writer = writer;
+        this.initialTotalCents = SmallBankOracle.totalMoney(writer, accounts);
+        this.ownsStore = false;
+        this.nextSeq = store.lastCommittedSeq() + 1;
+    }
+
+    /**
+     * Starts over at request 0 of the sequence, with the next batch after the store's last committed
+     * one (after the caller reset the store, e.g. by importing a snapshot). The aborted count stays.
+     */
+    void rewind()
+    {
+        cursor = 0;
+        nextSeq = store.lastCommittedSeq() + 1;
+    }
+
+    /**
+     * Executes the next requests of the sequence in batches of the given sizes (e.g. the batches an
+     * engine formed, as found in its journal).
+     *
+     * @param sizes   requests per batch.
+     * @param batches how many of {@code sizes} to execute, from the first.
+     * @return requests executed so far.
+     */
+    long executeBatches(final int[] sizes, final int batches)
+    {
+        for (int i = 0; i < batches; i++)
+        {
+            executeBatch(sizes[i]);
+        }
+        return cursor;
     }
 
     /**
@@ -139,8 +200,14 @@ final class RawSequential implements AutoCloseable
         return store.root();
     }
 
+    /**
+     * Closes the store if this opened it.
+     */
     public void close()
     {
-        store.close();
+        if (ownsStore)
+        {
+            store.close();
+        }
     }
 }

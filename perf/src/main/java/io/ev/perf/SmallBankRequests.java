@@ -4,9 +4,7 @@
 package io.ev.perf;
 
 import io.ev.engine.apps.SmallBankCodec;
-import io.ev.engine.apps.SmallBankLoader;
 import io.ev.engine.apps.SmallBankWorkload;
-import io.ev.store.StateStore;
 import org.agrona.BitUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -29,7 +27,6 @@ final class SmallBankRequests
     /** Bytes between two payloads: the longest SmallBank payload, rounded up to 8. */
     static final int STRIDE = BitUtil.align(SmallBankCodec.MAX_PAYLOAD_LENGTH, Long.BYTES);
     /** Largest value of a SmallBank row (a name) in the benchmark stores. */
-    static final int MAX_VALUE_BYTES = 64;
 
     private final int[] typeIds;
     private final int[] lengths;
@@ -76,26 +73,6 @@ final class SmallBankRequests
             return SmallBankWorkload.contended(accounts, SEED, false);
         }
         throw new IllegalArgumentException("profile '" + profile + "' must be uniform or contended");
-    }
-
-    /**
-     * The store sizing of {@code bin/ev demo}: three rows per customer, ~32 records per digest page,
-     * undo room for three writes of every request of a full batch.
-     *
-     * @param accounts         SmallBank customers.
-     * @param maxBatchRequests largest batch.
-     * @return a store context (writers not set).
-     */
-    static StateStore.Context storeContext(final int accounts, final int maxBatchRequests)
-    {
-        final long entries = (long)accounts * SmallBankLoader.ROWS_PER_CUSTOMER + 16;
-        final int pages = Integer.highestOneBit((int)Math.min(1 << 20, Math.max(16, entries / 32)));
-        return new StateStore.Context()
-            .maxEntries(entries)
-            .maxValueBytes(MAX_VALUE_BYTES)
-            .averageValueBytes(Long.BYTES)
-            .pageCount(pages)
-            .undoBytesPerBatch(Math.max(1 << 20, maxBatchRequests * 3 * StateStore.Context.undoBytesPerWrite(32)));
     }
 
     /**
