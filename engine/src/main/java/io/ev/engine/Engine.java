@@ -124,7 +124,7 @@ public final class Engine implements AutoCloseable
             }
             if (null != journal)
             {
-                journal.checkpoints().take(store, 0);
+                journal.checkpoints().take(store, 0, false);
             }
             return null;
         }
@@ -322,6 +322,7 @@ public final class Engine implements AutoCloseable
         {
             if (null != journal)
             {
+                journal.checkpoints().abort(store);
                 journal.close();
             }
             store.close();
@@ -388,9 +389,20 @@ public final class Engine implements AutoCloseable
             {
                 return 0;
             }
-            if (null != journal && checkpointDue())
+            if (null != journal)
             {
-                takeCheckpoint();
+                if (journal.checkpoints().inProgress())
+                {
+                    if (journal.checkpoints().poll(store))
+                    {
+                        onCheckpointDone();
+                    }
+                    counters.checkpointsFailed.setOrdered(journal.checkpoints().failures());
+                }
+                if (checkpointDue())
+                {
+                    takeCheckpoint();
+                }
             }
             final long seq = nextSeq;
             batch.reset(seq);
@@ -495,12 +507,31 @@ public final class Engine implements AutoCloseable
 
         private void takeCheckpoint()
         {
+            if (journal.checkpoints().inProgress())
+            {
+                return; // due again once the running one completed
+            }
             checkpointRequested = false;
             requestsSinceCheckpoint = 0;
-            journal.checkpoints().take(store, requestBase + counters.committed());
+            final long requests = requestBase + counters.committed();
+            if (CheckpointMode.PAUSE == ctx.checkpointMode())
+            {
+                journal.checkpoints().take(store, requests);
+                onCheckpointDone();
+            }
+            else
+            {
+                journal.checkpoints().start(store, requests, ctx.checkpointMaxCaptureBytes());
+                counters.checkpointMaxPauseUs.setOrdered(journal.checkpoints().maxPauseNs() / 1000);
+            }
+        }
+
+        private void onCheckpointDone()
+        {
             counters.checkpoints.incrementOrdered();
             counters.checkpointMaxPauseUs.setOrdered(journal.checkpoints().maxPauseNs() / 1000);
             counters.checkpointLastPauseUs.setOrdered(journal.checkpoints().lastPauseNs() / 1000);
+            counters.checkpointLastDurationMs.setOrdered(journal.checkpoints().lastDurationNs() / 1_000_000);
         }
 
         /**
@@ -578,6 +609,17 @@ public final class Engine implements AutoCloseable
     }
 
     /**
+     * How a periodic checkpoint is taken.
+     */
+    public enum CheckpointMode
+    {
+        /** Execution goes on while the checkpoint is written; records modified meanwhile are copied on write. */
+        CONCURRENT,
+        /** Execution waits while the checkpoint is written (simplest; the pause grows with the state). */
+        PAUSE
+    }
+
+    /**
      * The replica role. Primary and backup arrive with replication (replication-link).
      */
     public enum Role
@@ -604,6 +646,7 @@ public final class Engine implements AutoCloseable
         public static final long SUBMIT_TIMEOUT_NS_DEFAULT = TimeUnit.SECONDS.toNanos(1);
         public static final long CLOSE_TIMEOUT_NS_DEFAULT = TimeUnit.SECONDS.toNanos(10);
         public static final long CHECKPOINT_INTERVAL_REQUESTS_DEFAULT = 10_000_000L;
+        public static final long CHECKPOINT_MAX_CAPTURE_BYTES_DEFAULT = 1L << 30;
 
         private StateStore.Context store;
         private TransactionRegistry registry;
@@ -623,6 +666,8 @@ public final class Engine implements AutoCloseable
         private Path countersFile;
         private Journal.Context journal;
         private long checkpointIntervalRequests = CHECKPOINT_INTERVAL_REQUESTS_DEFAULT;
+        private CheckpointMode checkpointMode = CheckpointMode.CONCURRENT;
+        private long checkpointMaxCaptureBytes = CHECKPOINT_MAX_CAPTURE_BYTES_DEFAULT;
         private boolean concluded;
 
         /**
@@ -654,6 +699,37 @@ public final class Engine implements AutoCloseable
         public long checkpointIntervalRequests()
         {
             return checkpointIntervalRequests;
+        }
+
+        /**
+         * @param checkpointMode CONCURRENT (default: execution goes on, modified records are copied
+         * on write) or PAUSE (execution waits while the checkpoint is written).
+         */
+        public Context checkpointMode(final CheckpointMode checkpointMode)
+        {
+            this.checkpointMode = checkpointMode;
+            return this;
+        }
+
+        public CheckpointMode checkpointMode()
+        {
+            return checkpointMode;
+        }
+
+        /**
+         * @param checkpointMaxCaptureBytes CONCURRENT mode: most bytes of pre-images kept for records
+         * modified while a checkpoint scans, in [1 MiB, 2^40]; beyond it that checkpoint fails (counted;
+         * the next interval tries again). Default 1 GiB.
+         */
+        public Context checkpointMaxCaptureBytes(final long checkpointMaxCaptureBytes)
+        {
+            this.checkpointMaxCaptureBytes = checkpointMaxCaptureBytes;
+            return this;
+        }
+
+        public long checkpointMaxCaptureBytes()
+        {
+            return checkpointMaxCaptureBytes;
         }
 
         /** @param store required: the store's bounds; the engine sets its writer count (workers + 2). */
@@ -887,6 +963,9 @@ public final class Engine implements AutoCloseable
             require(Role.STANDALONE == role, "role", "STANDALONE (primary and backup arrive with replication)");
             require(checkpointIntervalRequests >= 0 && checkpointIntervalRequests <= 1L << 40,
                 "checkpointIntervalRequests", checkpointIntervalRequests, "[0, 2^40]");
+            require(null != checkpointMode, "checkpointMode", "CONCURRENT or PAUSE");
+            require(checkpointMaxCaptureBytes >= 1 << 20 && checkpointMaxCaptureBytes <= 1L << 40,
+                "checkpointMaxCaptureBytes", checkpointMaxCaptureBytes, "[1 MiB, 2^40]");
             if (null != journal)
             {
                 journal.conclude();
@@ -941,6 +1020,8 @@ public final class Engine implements AutoCloseable
         final AtomicCounter checkpoints;
         final AtomicCounter checkpointMaxPauseUs;
         final AtomicCounter checkpointLastPauseUs;
+        final AtomicCounter checkpointLastDurationMs;
+        final AtomicCounter checkpointsFailed;
 
         EngineCounters(final CountersManager manager)
         {
@@ -961,6 +1042,8 @@ public final class Engine implements AutoCloseable
             checkpoints = manager.newCounter("checkpoints taken");
             checkpointMaxPauseUs = manager.newCounter("checkpoint max pause (us)");
             checkpointLastPauseUs = manager.newCounter("checkpoint last pause (us)");
+            checkpointLastDurationMs = manager.newCounter("checkpoint last duration (ms)");
+            checkpointsFailed = manager.newCounter("checkpoints failed");
         }
 
         void onRejected(final int reason)
@@ -1035,6 +1118,17 @@ public final class Engine implements AutoCloseable
         public long checkpointMaxPauseUs()
         {
             return checkpointMaxPauseUs.get();
+        }
+
+        /** @return wall time of the last completed checkpoint (start to journaled), in ms. */
+        public long checkpointLastDurationMs()
+        {
+            return checkpointLastDurationMs.get();
+        }
+
+        public long checkpointsFailed()
+        {
+            return checkpointsFailed.get();
         }
     }
 }

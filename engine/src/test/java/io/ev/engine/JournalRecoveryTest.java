@@ -24,8 +24,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -81,20 +83,22 @@ class JournalRecoveryTest
         }
     }
 
-    @Test
+    @ParameterizedTest
+    @EnumSource(Engine.CheckpointMode.class)
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void shouldStartFromTheNewestCheckpointAndFallBackWhenItIsDamaged() throws Exception
+    void shouldStartFromTheNewestCheckpointAndFallBackWhenItIsDamaged(final Engine.CheckpointMode mode)
+        throws Exception
     {
         final long liveRoot;
-        try (Engine engine = Engine.launch(context(2, new Journal.Context().dir(dir).checkpointsKept(2))))
+        try (Engine engine = Engine.launch(context(2, new Journal.Context().dir(dir).checkpointsKept(2))
+            .checkpointMode(mode)))
         {
             drive(engine, 5_000, 0);
-            engine.requestCheckpoint();
+            checkpoint(engine, 1);
             drive(engine, 5_000, 5_000);
-            engine.requestCheckpoint();
+            checkpoint(engine, 2);
             drive(engine, 5_000, 10_000);
             liveRoot = engine.root();
-            assertEquals(2, engine.counters().checkpoints());
         }
         final List<Path> checkpoints;
         try (Engine engine = Engine.launch(context(2, new Journal.Context().dir(dir))))
@@ -197,6 +201,43 @@ class JournalRecoveryTest
                 () -> Engine.launch(context(1, new Journal.Context().dir(dir))).close());
             assertEquals(JournalException.Reason.IN_USE, ex.reason());
         }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void shouldTakeAConcurrentCheckpointWhileRequestsExecute() throws Exception
+    {
+        final long liveRoot;
+        try (Engine engine = Engine.launch(context(2, new Journal.Context().dir(dir))
+            .checkpointMode(Engine.CheckpointMode.CONCURRENT)))
+        {
+            drive(engine, 2_000, 0);
+            engine.requestCheckpoint();
+            long next = 2_000;
+            while (engine.counters().checkpoints() < 1)
+            {
+                drive(engine, 500, next); // keeps batches committing while the checkpoint scans
+                next += 500;
+                assertEquals(0, engine.counters().checkpointsFailed(),
+                    () -> engine.journal().checkpoints().lastFailure());
+            }
+            drive(engine, 1_000, next);
+            liveRoot = engine.root();
+        }
+        try (Engine engine = Engine.launch(context(2, new Journal.Context().dir(dir))))
+        {
+            final Recovery.Report report = engine.recoveryReport();
+            assertTrue(report.checkpointSeq() > 2, "recovered from the concurrent checkpoint, not the initial one");
+            assertEquals(liveRoot, engine.root());
+            assertEquals(report.batchesReplayed(), report.tokensVerified());
+        }
+    }
+
+    private static void checkpoint(final Engine engine, final long expected)
+    {
+        engine.requestCheckpoint();
+        await().atMost(30, TimeUnit.SECONDS).until(() -> engine.counters().checkpoints() >= expected);
+        assertEquals(expected, engine.counters().checkpoints());
     }
 
     static void drive(final Engine engine, final int requests, final long firstRequestId) throws Exception

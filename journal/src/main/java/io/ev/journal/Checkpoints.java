@@ -12,7 +12,10 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
+import io.ev.store.ConcurrentSnapshot;
 import io.ev.store.StateStore;
 import io.ev.store.StateStoreException;
 
@@ -39,6 +42,11 @@ public final class Checkpoints
     private long lastPauseNs;
     private long maxPauseNs;
     private long totalPauseNs;
+    private long lastDurationNs;
+    private long failures;
+    private String lastFailure;
+    private InProgress inProgress;
+    private Thread deleter;
 
     Checkpoints(final Path dir, final int kept, final Journal journal)
     {
@@ -64,6 +72,15 @@ public final class Checkpoints
      */
     public Path take(final StateStore store, final long requestCount)
     {
+        return take(store, requestCount, true);
+    }
+
+    /**
+     * As {@link #take(StateStore, long)}; {@code pausesExecution} false for the initial checkpoint
+     * of a new node (taken before requests are accepted: not counted as a pause).
+     */
+    public Path take(final StateStore store, final long requestCount, final boolean pausesExecution)
+    {
         final long start = System.nanoTime();
         final long seq = store.lastCommittedSeq();
         final long journalIndex = journal.lastAppendedIndex() >= 0 ? journal.lastAppendedIndex() : journal.lastIndex();
@@ -84,10 +101,134 @@ public final class Checkpoints
         prune();
         final long pause = System.nanoTime() - start;
         count++;
+        lastDurationNs = pause;
+        if (pausesExecution)
+        {
+            recordPause(pause);
+        }
+        return file;
+    }
+
+    /**
+     * Starts a checkpoint that execution does not wait for (no batch may be open): the store's
+     * {@link ConcurrentSnapshot} scans on a thread of its own, the records later batches modify are
+     * copied on write. Call {@link #poll(StateStore)} between batches until it completes; at most one
+     * runs at a time.
+     *
+     * @param requestCount    requests committed up to this checkpoint (reported by recovery).
+     * @param maxCaptureBytes bound on the pre-images kept for records modified during the scan.
+     * @return false if one is already in progress.
+     */
+    public boolean start(final StateStore store, final long requestCount, final long maxCaptureBytes)
+    {
+        if (null != inProgress)
+        {
+            return false;
+        }
+        final long startNs = System.nanoTime();
+        final long seq = store.lastCommittedSeq();
+        final long journalIndex = journal.lastAppendedIndex() >= 0 ? journal.lastAppendedIndex() : journal.lastIndex();
+        final Path file = dir.resolve(name(seq));
+        final Path tmp = dir.resolve(name(seq) + ".tmp");
+        final ConcurrentSnapshot snapshot = store.beginConcurrentSnapshot(tmp, journalIndex, maxCaptureBytes);
+        final InProgress task = new InProgress(snapshot, file, tmp, journalIndex, requestCount, startNs);
+        inProgress = task;
+        final Thread thread = new Thread(task::run, "ev-checkpoint");
+        thread.setDaemon(true);
+        task.thread = thread;
+        thread.start();
+        recordPause(System.nanoTime() - startNs);
+        return true;
+    }
+
+    /**
+     * Between batches (no batch open): freezes the capture once the scan is done, and once the file
+     * is complete journals the checkpoint and prunes old ones.
+     *
+     * @return true when a checkpoint completed in this call.
+     */
+    public boolean poll(final StateStore store)
+    {
+        final InProgress task = inProgress;
+        if (null == task)
+        {
+            return false;
+        }
+        final long startNs = System.nanoTime();
+        if (!task.snapshot.frozen() && task.snapshot.scanDone())
+        {
+            store.freezeSnapshot();
+            task.frozen.countDown();
+        }
+        if (task.done)
+        {
+            inProgress = null;
+            if (null != task.error)
+            {
+                failures++;
+                lastFailure = task.error;
+                recordPause(System.nanoTime() - startNs);
+                return false;
+            }
+            journal.appendCheckpoint(task.snapshot.seq(), task.snapshot.root(), task.journalIndex, task.requestCount);
+            pruneInBackground();
+            count++;
+            lastDurationNs = System.nanoTime() - task.startNs;
+            recordPause(System.nanoTime() - startNs);
+            return true;
+        }
+        recordPause(System.nanoTime() - startNs);
+        return false;
+    }
+
+    /**
+     * @return true while a concurrent checkpoint runs.
+     */
+    public boolean inProgress()
+    {
+        return null != inProgress;
+    }
+
+    /**
+     * Abandons a concurrent checkpoint in progress and waits for its thread and for pending
+     * deletions of old files (engine stopping).
+     */
+    public void abort(final StateStore store)
+    {
+        join(deleter);
+        final InProgress task = inProgress;
+        if (null == task)
+        {
+            return;
+        }
+        inProgress = null;
+        store.abortSnapshot();
+        task.frozen.countDown();
+        join(task.thread);
+        deleteQuietly(task.tmp);
+    }
+
+    private static void join(final Thread thread)
+    {
+        if (null == thread)
+        {
+            return;
+        }
+        try
+        {
+            thread.join(TimeUnit.MINUTES.toMillis(1));
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void recordPause(final long pause)
+    {
         lastPauseNs = pause;
         maxPauseNs = Math.max(maxPauseNs, pause);
         totalPauseNs += pause;
-        return file;
     }
 
     /**
@@ -122,24 +263,55 @@ public final class Checkpoints
         return PREFIX + String.format("%020d", seq + 1) + SUFFIX;
     }
 
+    /**
+     * Deletes checkpoints beyond the newest {@code kept} and the journal cycles no kept checkpoint
+     * needs, on this thread.
+     */
     private void prune()
     {
+        final List<Path> obsolete = obsoleteFiles();
+        obsolete.forEach(Checkpoints::deleteQuietly);
+        if (!obsolete.isEmpty())
+        {
+            journal.refreshDirectoryListing();
+        }
+    }
+
+    /**
+     * As {@link #prune()}, the deletions on a thread of their own: unlinking a large file takes
+     * hundreds of milliseconds, which execution must not wait for.
+     */
+    private void pruneInBackground()
+    {
+        final List<Path> obsolete = obsoleteFiles();
+        if (!obsolete.isEmpty())
+        {
+            final Thread deleter =
+                new Thread(() -> obsolete.forEach(Checkpoints::deleteQuietly), "ev-checkpoint-prune");
+            deleter.setDaemon(true);
+            deleter.start();
+            this.deleter = deleter;
+        }
+    }
+
+    private List<Path> obsoleteFiles()
+    {
         final List<Path> files = newestFirst();
+        final List<Path> obsolete = new ArrayList<>();
         for (int i = kept; i < files.size(); i++)
         {
-            deleteQuietly(files.get(i));
+            obsolete.add(files.get(i));
         }
         final Path oldest = files.get(Math.min(kept, files.size()) - 1);
-        final long oldestIndex;
         try
         {
-            oldestIndex = StateStore.readSnapshotHeader(oldest)[2];
+            obsolete.addAll(journal.cycleFilesBefore(StateStore.readSnapshotHeader(oldest)[2]));
         }
         catch (final StateStoreException ex)
         {
-            return; // unreadable: keep every journal cycle; recovery will skip this checkpoint
+            // unreadable: keep every journal cycle; recovery will skip this checkpoint
         }
-        journal.deleteCyclesBefore(oldestIndex);
+        return obsolete;
     }
 
     private static void moveAtomically(final Path from, final Path to)
@@ -199,5 +371,81 @@ public final class Checkpoints
     public long totalPauseNs()
     {
         return totalPauseNs;
+    }
+
+    /** @return wall time of the last completed checkpoint, from start to journaled, in ns. */
+    public long lastDurationNs()
+    {
+        return lastDurationNs;
+    }
+
+    /** @return concurrent checkpoints that failed (the store and journal are unaffected). */
+    public long failures()
+    {
+        return failures;
+    }
+
+    /** @return why the last failed checkpoint failed, or null. */
+    public String lastFailure()
+    {
+        return lastFailure;
+    }
+
+    /**
+     * A concurrent checkpoint: scan, wait for the freeze, merge and sync, rename.
+     */
+    private static final class InProgress
+    {
+        final ConcurrentSnapshot snapshot;
+        final Path file;
+        final Path tmp;
+        final long journalIndex;
+        final long requestCount;
+        final long startNs;
+        final CountDownLatch frozen = new CountDownLatch(1);
+        Thread thread;
+        volatile boolean done;
+        volatile String error;
+
+        InProgress(
+            final ConcurrentSnapshot snapshot,
+            final Path file,
+            final Path tmp,
+            final long journalIndex,
+            final long requestCount,
+            final long startNs)
+        {
+            this.snapshot = snapshot;
+            this.file = file;
+            this.tmp = tmp;
+            this.journalIndex = journalIndex;
+            this.requestCount = requestCount;
+            this.startNs = startNs;
+        }
+
+        void run()
+        {
+            try
+            {
+                snapshot.scan();
+                frozen.await();
+                snapshot.finish();
+                moveAtomically(tmp, file);
+            }
+            catch (final InterruptedException ex)
+            {
+                error = "interrupted";
+                Thread.currentThread().interrupt();
+            }
+            catch (final RuntimeException ex)
+            {
+                error = "checkpoint " + file + " failed: " + ex.getMessage();
+                deleteQuietly(tmp);
+            }
+            finally
+            {
+                done = true;
+            }
+        }
     }
 }

@@ -11,6 +11,8 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.function.LongSupplier;
 import java.util.zip.CRC32C;
@@ -296,44 +298,40 @@ public final class Journal implements AutoCloseable
     }
 
     /**
-     * Removes queue cycle files wholly before {@code index}'s cycle (called once no kept
-     * checkpoint needs them).
-     *
-     * @return files deleted.
+     * @return the queue cycle files wholly before {@code index}'s cycle (no kept checkpoint needs
+     * them once the oldest kept checkpoint replays from {@code index}); the current cycle never.
      */
-    int deleteCyclesBefore(final long index)
+    List<Path> cycleFilesBefore(final long index)
     {
+        final List<Path> files = new ArrayList<>();
         if (index < 0)
         {
-            return 0;
+            return files;
         }
         final int keepFrom = queue.rollCycle().toCycle(index);
-        int deleted = 0;
         final int first = queue.firstCycle();
         if (first == Integer.MAX_VALUE || first >= keepFrom)
         {
-            return 0;
+            return files;
         }
         for (final Long cycle : queue.listCyclesBetween(first, keepFrom - 1))
         {
             final Path file = cycleFile(cycle.intValue());
-            try
+            if (Files.exists(file))
             {
-                if (Files.deleteIfExists(file))
-                {
-                    deleted++;
-                }
-            }
-            catch (final IOException ex)
-            {
-                throw new JournalException(IO_ERROR, "cannot delete old journal cycle " + file + ": " + ex, ex);
+                files.add(file);
             }
         }
-        if (deleted > 0)
-        {
-            queue.refreshDirectoryListing();
-        }
-        return deleted;
+        return files;
+    }
+
+    /**
+     * Re-reads the queue directory after cycle files were deleted (otherwise Chronicle notices
+     * within a minute; readers are not affected either way).
+     */
+    void refreshDirectoryListing()
+    {
+        queue.refreshDirectoryListing();
     }
 
     private Path cycleFile(final int cycle)

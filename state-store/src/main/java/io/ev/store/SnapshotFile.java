@@ -60,10 +60,7 @@ final class SnapshotFile
             StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING))
         {
             final Output out = new Output(channel);
-            final ByteBuffer header = out.reserve(HEADER_LENGTH);
-            header.putLong(MAGIC).putInt(FORMAT_VERSION).putInt(store.pageCount())
-                .putInt(store.context().maxValueBytes()).putInt(0)
-                .putLong(root).putLong(store.lastCommittedSeq()).putLong(tag);
+            putHeader(out, store, root, store.lastCommittedSeq(), tag);
             final UnsafeBuffer view = new UnsafeBuffer(0, 0);
             final long[] count = new long[1];
             store.map().forEachEntry(entry ->
@@ -97,6 +94,13 @@ final class SnapshotFile
             throw new StateStoreException(IO_ERROR, "cannot write snapshot " + file + ": " + ex, ex);
         }
         return root;
+    }
+
+    static void putHeader(final Output out, final StateStore store, final long root, final long seq, final long tag)
+    {
+        out.reserve(HEADER_LENGTH).putLong(MAGIC).putInt(FORMAT_VERSION).putInt(store.pageCount())
+            .putInt(store.context().maxValueBytes()).putInt(0)
+            .putLong(root).putLong(seq).putLong(tag);
     }
 
     static long read(final StateStore store, final StoreWriter writer, final Path file, final long expectedRoot)
@@ -273,7 +277,7 @@ final class SnapshotFile
     /**
      * Buffered sequential writer that keeps a running CRC32C of what it wrote.
      */
-    private static final class Output
+    static final class Output
     {
         final CRC32C crc = new CRC32C();
         private final FileChannel channel;
@@ -315,7 +319,7 @@ final class SnapshotFile
     /**
      * Buffered sequential reader that keeps a running CRC32C of what it handed out.
      */
-    private static final class Input
+    static final class Input
     {
         final CRC32C crc = new CRC32C();
         private final FileChannel channel;

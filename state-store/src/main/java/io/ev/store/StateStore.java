@@ -78,6 +78,7 @@ public final class StateStore implements AutoCloseable
     private final AtomicLong entryCount = new AtomicLong();
     private final StoreWriter[] writers;
     private final StoreWriter control;
+    private ConcurrentSnapshot snapshot;
     private final AtomicInteger writersCreated = new AtomicInteger();
     private final StoreMetadata metadata;
     private final boolean openedClean;
@@ -284,6 +285,7 @@ public final class StateStore implements AutoCloseable
         {
             purgeTombstones(control.undoLog(), slot, seq);
         }
+        captureForSnapshot(slot, seq);
         for (final StoreWriter writer : writers)
         {
             if (null != writer)
@@ -305,6 +307,81 @@ public final class StateStore implements AutoCloseable
         else
         {
             oldestOpenSeq = seq + 1;
+        }
+    }
+
+    private void captureForSnapshot(final int slot, final long seq)
+    {
+        final ConcurrentSnapshot snapshot = this.snapshot;
+        if (null != snapshot)
+        {
+            captureSlot(snapshot, control.undoLog(), slot, seq);
+            for (final StoreWriter writer : writers)
+            {
+                if (null != writer)
+                {
+                    captureSlot(snapshot, writer.undoLog(), slot, seq);
+                }
+            }
+        }
+    }
+
+    private static void captureSlot(
+        final ConcurrentSnapshot snapshot, final UndoLog log, final int slot, final long seq)
+    {
+        for (int entry = log.start(slot), end = log.end(slot); entry < end; entry = log.next(entry))
+        {
+            snapshot.capture(seq, log.key(entry), log.oldRecordAddress(entry), log.oldRecordLength(entry));
+        }
+    }
+
+    /**
+     * Starts a snapshot of the state after the last committed batch that later batches do not
+     * wait for (copy-on-write of the records they modify; see {@link ConcurrentSnapshot}). No batch
+     * may be open. Run {@link ConcurrentSnapshot#scan()} on any thread, then call
+     * {@link #freezeSnapshot()} at a batch boundary, then {@link ConcurrentSnapshot#finish()}.
+     *
+     * @param file            where the snapshot goes (plus a temporary {@code <file>.scan}).
+     * @param tag             recorded in the header, as {@link #exportSnapshot(Path, long)}.
+     * @param maxCaptureBytes bound on the pre-images kept for records modified during the scan.
+     */
+    public ConcurrentSnapshot beginConcurrentSnapshot(final Path file, final long tag, final long maxCaptureBytes)
+    {
+        checkOpen();
+        checkNoOpenBatch("beginConcurrentSnapshot");
+        if (null != snapshot)
+        {
+            throw new StateStoreException(BATCH_ORDER, "a snapshot of batch " + snapshot.seq() + " is in progress");
+        }
+        snapshot = new ConcurrentSnapshot(this, file, tag, lastCommittedSeq, tree.root(), maxCaptureBytes);
+        return snapshot;
+    }
+
+    /**
+     * Stops the capture of the snapshot in progress, once its scan is done, with no batch open.
+     */
+    public void freezeSnapshot()
+    {
+        checkOpen();
+        checkNoOpenBatch("freezeSnapshot");
+        if (null == snapshot || !snapshot.scanDone())
+        {
+            throw new StateStoreException(BATCH_ORDER, null == snapshot ? "no snapshot in progress" :
+                "the scan of the snapshot of batch " + snapshot.seq() + " is not done");
+        }
+        snapshot.freeze();
+        snapshot = null;
+    }
+
+    /**
+     * Abandons the snapshot in progress, if any (its files are deleted).
+     */
+    public void abortSnapshot()
+    {
+        if (null != snapshot)
+        {
+            snapshot.abort();
+            snapshot = null;
         }
     }
 
@@ -334,6 +411,7 @@ public final class StateStore implements AutoCloseable
         for (long batch = newest; batch >= seq; batch--)
         {
             final int slot = slot(batch);
+            captureForSnapshot(slot, batch);
             undoSlot(control.undoLog(), slot);
             for (final StoreWriter writer : writers)
             {
@@ -486,6 +564,11 @@ public final class StateStore implements AutoCloseable
     {
         checkOpen();
         checkNoOpenBatch("importSnapshot");
+        if (null != snapshot)
+        {
+            throw new StateStoreException(BATCH_ORDER, "importSnapshot: a snapshot of batch " + snapshot.seq() +
+                " is in progress; abort it first");
+        }
         return SnapshotFile.read(this, control, file, expectedRoot);
     }
 
@@ -593,6 +676,7 @@ public final class StateStore implements AutoCloseable
         {
             rollback(oldestOpenSeq);
         }
+        abortSnapshot(); // the caller must have stopped a scan thread first
         closed = true;
         try
         {

@@ -77,6 +77,10 @@ public final class NodeCommand implements Callable<Integer>
         "(default ${DEFAULT-VALUE})")
     long checkpointEvery = Engine.Context.CHECKPOINT_INTERVAL_REQUESTS_DEFAULT;
 
+    @Option(names = "--checkpoint-mode", description = "concurrent (execution goes on, copy-on-write) | pause " +
+        "(default ${DEFAULT-VALUE})")
+    String checkpointMode = "concurrent";
+
     @Option(names = "--json", description = "print the summary as one JSON object on stdout")
     boolean json;
 
@@ -95,6 +99,8 @@ public final class NodeCommand implements Callable<Integer>
             .workers(workers)
             .maxBatchRequests(node.maxBatchRequests)
             .checkpointIntervalRequests(checkpointEvery)
+            .checkpointMode("pause".equals(checkpointMode) ? Engine.CheckpointMode.PAUSE :
+                Engine.CheckpointMode.CONCURRENT)
             .journal(new Journal.Context().dir(data)
                 .durability("power-loss".equals(durability) ? Durability.POWER_LOSS : Durability.PROCESS_CRASH))
             .initializer((store, writer) -> initialTotal[0] = SmallBankLoader.load(store, writer, node.accounts,
@@ -128,10 +134,12 @@ public final class NodeCommand implements Callable<Integer>
             {
                 out.printf(Locale.ROOT, "{\"committed\":%d,\"submitted\":%d,\"seconds\":%.3f," +
                     "\"throughputPerSec\":%.1f," +
-                    "\"batches\":%d,\"checkpoints\":%d,\"checkpointMaxPauseUs\":%d,\"recovered\":%s," +
+                    "\"batches\":%d,\"checkpoints\":%d,\"checkpointMode\":\"%s\",\"checkpointMaxPauseUs\":%d," +
+                    "\"checkpointLastDurationMs\":%d,\"checkpointsFailed\":%d,\"recovered\":%s," +
                     "\"stateDigest\":\"%016x\",\"invariants\":{\"conservation\":%b}}%n",
                     replied.get(), submitted, seconds, replied.get() / seconds, counters.batches(),
-                    counters.checkpoints(), counters.checkpointMaxPauseUs(),
+                    counters.checkpoints(), checkpointMode, counters.checkpointMaxPauseUs(),
+                    counters.checkpointLastDurationMs(), counters.checkpointsFailed(),
                     null == recovery ? "null" : ReplayCommand.json(recovery), engine.root(), conservation);
             }
             else
@@ -141,8 +149,9 @@ public final class NodeCommand implements Callable<Integer>
                 out.printf(Locale.ROOT, "data              %s (%s durability)%n", data, durability);
                 out.printf(Locale.ROOT, "committed         %d of %d submitted in %.2f s (%.0f requests/s)%n",
                     replied.get(), submitted, seconds, replied.get() / seconds);
-                out.printf(Locale.ROOT, "checkpoints       %d taken, max pause %.1f ms%n", counters.checkpoints(),
-                    counters.checkpointMaxPauseUs() / 1e3);
+                out.printf(Locale.ROOT, "checkpoints       %d taken (%s), %d failed, max pause %.1f ms, last took " +
+                    "%d ms%n", counters.checkpoints(), checkpointMode, counters.checkpointsFailed(),
+                    counters.checkpointMaxPauseUs() / 1e3, counters.checkpointLastDurationMs());
                 out.printf(Locale.ROOT, "state digest      %016x%n", engine.root());
                 out.printf(Locale.ROOT, "conservation      %s (total at start %d + deltas %d vs %d)%n",
                     conservation ? "ok" : "FAILED", totalAtStart, oracle.sumOfDeltasCents(), total);
@@ -235,6 +244,8 @@ public final class NodeCommand implements Callable<Integer>
         require("process-crash".equals(durability) || "power-loss".equals(durability),
             "--durability " + durability + " must be process-crash or power-loss");
         require(checkpointEvery >= 0, "--checkpoint-every " + checkpointEvery + " must be >= 0");
+        require("concurrent".equals(checkpointMode) || "pause".equals(checkpointMode),
+            "--checkpoint-mode " + checkpointMode + " must be concurrent or pause");
     }
 
     private static void require(final boolean valid, final String message)
