@@ -5,7 +5,6 @@ package io.ev.engine;
 
 import io.ev.pipeline.Batch;
 import io.ev.pipeline.Request;
-import io.ev.pipeline.SequentialExecutor;
 import io.ev.store.StateStore;
 import net.openhft.hashing.LongHashFunction;
 import org.agrona.ExpandableDirectByteBuffer;
@@ -71,8 +70,7 @@ public final class BatchRecorder implements CommitListener
     public String replay(final StateStore store, final TransactionRegistry registry, final int maxBatchRequests)
     {
         final Batch batch = new Batch(maxBatchRequests, registry.maxPayloadBytes(), registry.maxReplyBytes());
-        final SequentialExecutor executor = new SequentialExecutor(store);
-        final FailedRequestIsolation isolation = new FailedRequestIsolation(store, store.newWriter(), maxBatchRequests);
+        final SequentialReplay replay = new SequentialReplay(store, store.newWriter(), maxBatchRequests);
         long seq = store.lastCommittedSeq() + 1;
         int position = 0;
         int requestIndex = 0;
@@ -86,12 +84,7 @@ public final class BatchRecorder implements CommitListener
                     requests.getInt(position + 2 * Long.BYTES), requests, position + HEADER_LENGTH, payloadLength);
                 position += HEADER_LENGTH + payloadLength;
             }
-            batch.groupPhases();
-            store.begin(seq);
-            executor.execute(batch, registry);
-            isolation.isolate(batch, registry);
-            final long root = store.seal(seq);
-            store.commit(seq);
+            final long root = replay.executeAndCommit(batch, registry);
             for (int i = 0, count = batch.count(); i < count; i++, requestIndex++)
             {
                 batch.wrapReply(reply, i);

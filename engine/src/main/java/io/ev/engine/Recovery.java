@@ -13,7 +13,6 @@ import io.ev.journal.Journal;
 import io.ev.journal.JournalException;
 import io.ev.journal.JournalReader;
 import io.ev.pipeline.Batch;
-import io.ev.pipeline.SequentialExecutor;
 import io.ev.store.StateStore;
 import io.ev.store.StateStoreException;
 import io.ev.store.StoreWriter;
@@ -37,8 +36,7 @@ public final class Recovery implements JournalReader.Handler
     private final Journal journal;
     private final TransactionRegistry registry;
     private final Batch batch;
-    private final SequentialExecutor executor;
-    private final FailedRequestIsolation isolation;
+    private final SequentialReplay replay;
     private final UnsafeBuffer replyView = new UnsafeBuffer(0, 0);
     private final LongArrayList pending = new LongArrayList();
     private final Report report = new Report();
@@ -67,8 +65,7 @@ public final class Recovery implements JournalReader.Handler
         this.journal = journal;
         this.registry = registry;
         this.batch = new Batch(maxBatchRequests, registry.maxPayloadBytes(), registry.maxReplyBytes());
-        this.executor = new SequentialExecutor(writer);
-        this.isolation = new FailedRequestIsolation(store, writer, maxBatchRequests);
+        this.replay = new SequentialReplay(store, writer, maxBatchRequests);
     }
 
     /**
@@ -198,12 +195,7 @@ public final class Recovery implements JournalReader.Handler
                 entry.payload().capacity());
             batch.phase(index2, entry.phase());
         }
-        batch.groupPhases();
-        store.begin(seq);
-        executor.execute(batch, registry);
-        isolation.isolate(batch, registry);
-        final long root = store.seal(seq);
-        store.commit(seq);
+        final long root = replay.executeAndCommit(batch, registry);
         pending.addLong(seq);
         pending.addLong(root);
         pending.addLong(ReplyDigest.of(batch, replyView));

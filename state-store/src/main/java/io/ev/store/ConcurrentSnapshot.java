@@ -5,13 +5,11 @@ package io.ev.store;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-import net.openhft.chronicle.hash.Data;
 import org.agrona.ExpandableDirectByteBuffer;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -88,26 +86,7 @@ public final class ConcurrentSnapshot
             StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING))
         {
             final SnapshotFile.Output out = new SnapshotFile.Output(channel);
-            final UnsafeBuffer view = new UnsafeBuffer(0, 0);
-            store.map().forEachEntry(entry ->
-            {
-                final Data<byte[]> value = entry.value();
-                final int length = (int)value.size();
-                view.wrap(value.bytes().addressForRead(value.offset()), length);
-                final int payloadLength = length - TRAILER_LENGTH;
-                if ((view.getInt(payloadLength + FLAGS_OFFSET) & FLAG_TOMBSTONE) != 0)
-                {
-                    return;
-                }
-                final Data<Long> key = entry.key();
-                final ByteBuffer record = out.reserve(SnapshotFile.RECORD_HEADER_LENGTH + payloadLength);
-                record.putLong(key.bytes().readLong(key.offset()))
-                    .putLong(view.getLong(payloadLength + VERSION_OFFSET))
-                    .putInt(payloadLength);
-                view.getBytes(0, record, record.position(), payloadLength);
-                record.position(record.position() + payloadLength);
-                scanned++;
-            });
+            scanned = SnapshotFile.writeLiveRecords(store, out);
             out.flush();
         }
         catch (final IOException | java.io.UncheckedIOException | StateStoreException ex)
@@ -240,12 +219,7 @@ public final class ConcurrentSnapshot
                 record.position(record.position() + payloadLength);
                 count++;
             }
-            out.reserve(Long.BYTES).putLong(count);
-            out.flush();
-            final ByteBuffer crc = ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            crc.putLong(out.crc.getValue()).flip();
-            channel.write(crc);
-            channel.force(true);
+            SnapshotFile.finish(out, channel, count);
         }
         catch (final IOException | java.io.UncheckedIOException ex)
         {

@@ -61,39 +61,59 @@ final class SnapshotFile
         {
             final Output out = new Output(channel);
             putHeader(out, store, root, store.lastCommittedSeq(), tag);
-            final UnsafeBuffer view = new UnsafeBuffer(0, 0);
-            final long[] count = new long[1];
-            store.map().forEachEntry(entry ->
-            {
-                final Data<byte[]> value = entry.value();
-                final int length = (int)value.size();
-                view.wrap(value.bytes().addressForRead(value.offset()), length);
-                final int payloadLength = length - TRAILER_LENGTH;
-                if ((view.getInt(payloadLength + FLAGS_OFFSET) & FLAG_TOMBSTONE) != 0)
-                {
-                    return;
-                }
-                final Data<Long> key = entry.key();
-                final ByteBuffer record = out.reserve(RECORD_HEADER_LENGTH + payloadLength);
-                record.putLong(key.bytes().readLong(key.offset()))
-                    .putLong(view.getLong(payloadLength + VERSION_OFFSET))
-                    .putInt(payloadLength);
-                view.getBytes(0, record, record.position(), payloadLength);
-                record.position(record.position() + payloadLength);
-                count[0]++;
-            });
-            out.reserve(Long.BYTES).putLong(count[0]);
-            out.flush();
-            final ByteBuffer crc = ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            crc.putLong(out.crc.getValue()).flip();
-            channel.write(crc);
-            channel.force(true);
+            final long count = writeLiveRecords(store, out);
+            finish(out, channel, count);
         }
         catch (final IOException | java.io.UncheckedIOException ex)
         {
             throw new StateStoreException(IO_ERROR, "cannot write snapshot " + file + ": " + ex, ex);
         }
         return root;
+    }
+
+    /**
+     * Writes every live record of the store's map (tombstones skipped) in the record layout; safe
+     * while writers run (Chronicle locks each segment while it is read).
+     *
+     * @return the records written.
+     */
+    static long writeLiveRecords(final StateStore store, final Output out)
+    {
+        final UnsafeBuffer view = new UnsafeBuffer(0, 0);
+        final long[] count = new long[1];
+        store.map().forEachEntry(entry ->
+        {
+            final Data<byte[]> value = entry.value();
+            final int length = (int)value.size();
+            view.wrap(value.bytes().addressForRead(value.offset()), length);
+            final int payloadLength = length - TRAILER_LENGTH;
+            if ((view.getInt(payloadLength + FLAGS_OFFSET) & FLAG_TOMBSTONE) != 0)
+            {
+                return;
+            }
+            final Data<Long> key = entry.key();
+            final ByteBuffer record = out.reserve(RECORD_HEADER_LENGTH + payloadLength);
+            record.putLong(key.bytes().readLong(key.offset()))
+                .putLong(view.getLong(payloadLength + VERSION_OFFSET))
+                .putInt(payloadLength);
+            view.getBytes(0, record, record.position(), payloadLength);
+            record.position(record.position() + payloadLength);
+            count[0]++;
+        });
+        return count[0];
+    }
+
+    /**
+     * Writes the footer (record count, CRC32C of everything before it) and syncs the file.
+     */
+    static void finish(final Output out, final FileChannel channel, final long count) throws IOException
+    {
+        out.reserve(Long.BYTES).putLong(count);
+        out.flush();
+        final ByteBuffer crc = ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        crc.putLong(out.crc.getValue()).flip();
+        channel.write(crc);
+        channel.force(true);
     }
 
     static void putHeader(final Output out, final StateStore store, final long root, final long seq, final long tag)

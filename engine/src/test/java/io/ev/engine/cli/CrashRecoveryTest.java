@@ -16,15 +16,14 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
-import io.ev.engine.FailedRequestIsolation;
 import io.ev.engine.Recovery;
+import io.ev.engine.SequentialReplay;
 import io.ev.engine.TransactionRegistry;
 import io.ev.engine.apps.SmallBankLoader;
 import io.ev.engine.apps.SmallBankOracle;
 import io.ev.engine.apps.SmallBankWorkload;
 import io.ev.journal.Journal;
 import io.ev.pipeline.Batch;
-import io.ev.pipeline.SequentialExecutor;
 import io.ev.store.StateStore;
 import io.ev.store.StoreWriter;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -235,8 +234,7 @@ class CrashRecoveryTest
             final long initial = SmallBankLoader.load(store, writer, ACCOUNTS, seed);
             final SmallBankOracle oracle = new SmallBankOracle(initial);
             final Batch batch = new Batch(BATCH, registry.maxPayloadBytes(), registry.maxReplyBytes());
-            final SequentialExecutor executor = new SequentialExecutor(store);
-            final FailedRequestIsolation isolation = new FailedRequestIsolation(store, writer, BATCH);
+            final SequentialReplay replay = new SequentialReplay(store, writer, BATCH);
             final UnsafeBuffer payload = new UnsafeBuffer(new byte[256]);
             final UnsafeBuffer reply = new UnsafeBuffer(0, 0);
             long seq = store.lastCommittedSeq() + 1;
@@ -251,12 +249,7 @@ class CrashRecoveryTest
                         final int length = workload.next(payload, 0);
                         batch.add(0, done++, workload.typeId(), payload, 0, length);
                     }
-                    batch.groupPhases();
-                    store.begin(seq);
-                    executor.execute(batch, registry);
-                    isolation.isolate(batch, registry);
-                    store.seal(seq);
-                    store.commit(seq);
+                    replay.executeAndCommit(batch, registry);
                     for (int i = 0; i < batch.count(); i++)
                     {
                         batch.wrapReply(reply, i);

@@ -1,0 +1,52 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.engine;
+
+import io.ev.pipeline.Batch;
+import io.ev.pipeline.RequestHandler;
+import io.ev.pipeline.SequentialExecutor;
+import io.ev.store.StateStore;
+import io.ev.store.StoreWriter;
+
+/**
+ * Executes whole batches sequentially in batch order and commits them, isolating failed requests
+ * exactly as the engine does ({@link FailedRequestIsolation}): the one definition of "replay" that
+ * journal recovery, the replay oracle and the tests' oracles share.
+ */
+public final class SequentialReplay
+{
+    private final StateStore store;
+    private final SequentialExecutor executor;
+    private final FailedRequestIsolation isolation;
+
+    /**
+     * @param store            the store to execute on.
+     * @param writer           a writer of {@code store}, used only on the calling thread.
+     * @param maxBatchRequests the largest batch.
+     */
+    public SequentialReplay(final StateStore store, final StoreWriter writer, final int maxBatchRequests)
+    {
+        this.store = store;
+        this.executor = new SequentialExecutor(writer);
+        this.isolation = new FailedRequestIsolation(store, writer, maxBatchRequests);
+    }
+
+    /**
+     * Begins store batch {@code batch.seq()}, executes every request in batch order, seals and
+     * commits.
+     *
+     * @return the state root after the batch.
+     */
+    public long executeAndCommit(final Batch batch, final RequestHandler handler)
+    {
+        final long seq = batch.seq();
+        batch.groupPhases();
+        store.begin(seq);
+        executor.execute(batch, handler);
+        isolation.isolate(batch, handler);
+        final long root = store.seal(seq);
+        store.commit(seq);
+        return root;
+    }
+}
