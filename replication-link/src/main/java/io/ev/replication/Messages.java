@@ -1,0 +1,373 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.replication;
+
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+
+/**
+ * The replication protocol's messages: layout, encoding and checking (docs/formats.md). Little
+ * endian. Every message starts with the same header:
+ * <pre>
+ *  0              2               4          6              8
+ *  +--------------+---------------+----------+--------------+-----------------+
+ *  | schema id (2)| version (2)   | type (2) | reserved (2) | epoch (8)       |
+ *  +--------------+---------------+----------+--------------+-----------------+
+ * </pre>
+ * Bodies, from offset {@link #HEADER_LENGTH}:
+ * <pre>
+ *  HELLO      node id (4) | role (4) | last committed seq (8) | root (8)
+ *  BATCH      seq (8) | the journal's batch entry (header + body, journal format version 1)
+ *  TOKEN      seq (8) | attempt (4) | reserved (4) | root (8) | reply digest (8)
+ *  DECISION   seq (8) | attempt (4) | decision (4): 1 commit, 2 re-execute sequentially, 3 transfer
+ *  KEYS       seq (8) | count (4) | reserved (4) | count x (key (8) | sender's digest of its page (8))
+ *  RECORDS    seq (8) | a state-store repair frame (RecordsCodec, version 1)
+ *  HEARTBEAT  sender's clock ns (8) | last committed seq (8)
+ *  CATCH_UP   first seq wanted (8)
+ * </pre>
+ * Encoding writes into a caller's buffer (zero allocation); {@link #check(DirectBuffer, int, int)}
+ * validates a received message before any field is read, and names what is wrong.
+ */
+public final class Messages
+{
+    /** "EV" little-endian: the schema of every EV replication message. */
+    public static final short SCHEMA_ID = 0x5645;
+    /** The protocol version this build speaks; a peer with any other is refused. */
+    public static final short VERSION = 1;
+
+    public static final short HELLO = 1;
+    public static final short BATCH = 2;
+    public static final short TOKEN = 3;
+    public static final short DECISION = 4;
+    public static final short KEYS = 5;
+    public static final short RECORDS = 6;
+    public static final short HEARTBEAT = 7;
+    public static final short CATCH_UP = 8;
+
+    public static final int DECISION_COMMIT = 1;
+    public static final int DECISION_REEXECUTE = 2;
+    public static final int DECISION_TRANSFER = 3;
+
+    public static final int SCHEMA_ID_OFFSET = 0;
+    public static final int VERSION_OFFSET = 2;
+    public static final int TYPE_OFFSET = 4;
+    public static final int EPOCH_OFFSET = 8;
+    public static final int HEADER_LENGTH = 16;
+    /** Offset of the first body field. */
+    public static final int BODY = HEADER_LENGTH;
+
+    public static final int HELLO_LENGTH = BODY + 24;
+    public static final int TOKEN_LENGTH = BODY + 32;
+    public static final int DECISION_LENGTH = BODY + 16;
+    public static final int KEYS_HEADER_LENGTH = BODY + 16;
+    public static final int KEY_ENTRY_LENGTH = 16;
+    public static final int HEARTBEAT_LENGTH = BODY + 16;
+    public static final int CATCH_UP_LENGTH = BODY + 8;
+    /** BATCH and RECORDS: seq, then the embedded frame. */
+    public static final int FRAME_OFFSET = BODY + 8;
+
+    private Messages()
+    {
+    }
+
+    /**
+     * Writes the header.
+     *
+     * @return the offset of the body.
+     */
+    public static int header(final MutableDirectBuffer buffer, final int offset, final short type, final long epoch)
+    {
+        buffer.putShort(offset + SCHEMA_ID_OFFSET, SCHEMA_ID);
+        buffer.putShort(offset + VERSION_OFFSET, VERSION);
+        buffer.putShort(offset + TYPE_OFFSET, type);
+        buffer.putShort(offset + TYPE_OFFSET + 2, (short)0);
+        buffer.putLong(offset + EPOCH_OFFSET, epoch);
+        return offset + BODY;
+    }
+
+    /**
+     * @return the length of the HELLO message written at {@code offset}.
+     */
+    public static int hello(
+        final MutableDirectBuffer buffer,
+        final int offset,
+        final long epoch,
+        final int nodeId,
+        final int role,
+        final long lastCommittedSeq,
+        final long root)
+    {
+        final int body = header(buffer, offset, HELLO, epoch);
+        buffer.putInt(body, nodeId);
+        buffer.putInt(body + 4, role);
+        buffer.putLong(body + 8, lastCommittedSeq);
+        buffer.putLong(body + 16, root);
+        return HELLO_LENGTH;
+    }
+
+    public static int token(
+        final MutableDirectBuffer buffer,
+        final int offset,
+        final long epoch,
+        final long seq,
+        final int attempt,
+        final long root,
+        final long replyDigest)
+    {
+        final int body = header(buffer, offset, TOKEN, epoch);
+        buffer.putLong(body, seq);
+        buffer.putInt(body + 8, attempt);
+        buffer.putInt(body + 12, 0);
+        buffer.putLong(body + 16, root);
+        buffer.putLong(body + 24, replyDigest);
+        return TOKEN_LENGTH;
+    }
+
+    public static int decision(
+        final MutableDirectBuffer buffer,
+        final int offset,
+        final long epoch,
+        final long seq,
+        final int attempt,
+        final int decision)
+    {
+        final int body = header(buffer, offset, DECISION, epoch);
+        buffer.putLong(body, seq);
+        buffer.putInt(body + 8, attempt);
+        buffer.putInt(body + 12, decision);
+        return DECISION_LENGTH;
+    }
+
+    public static int heartbeat(
+        final MutableDirectBuffer buffer,
+        final int offset,
+        final long epoch,
+        final long nowNs,
+        final long lastCommitted)
+    {
+        final int body = header(buffer, offset, HEARTBEAT, epoch);
+        buffer.putLong(body, nowNs);
+        buffer.putLong(body + 8, lastCommitted);
+        return HEARTBEAT_LENGTH;
+    }
+
+    public static int catchUp(final MutableDirectBuffer buffer, final int offset, final long epoch, final long fromSeq)
+    {
+        final int body = header(buffer, offset, CATCH_UP, epoch);
+        buffer.putLong(body, fromSeq);
+        return CATCH_UP_LENGTH;
+    }
+
+    /**
+     * Writes a BATCH or RECORDS header and seq, then copies the embedded frame.
+     *
+     * @return the message length.
+     */
+    public static int framed(
+        final MutableDirectBuffer buffer,
+        final int offset,
+        final short type,
+        final long epoch,
+        final long seq,
+        final DirectBuffer frame,
+        final int frameOffset,
+        final int frameLength)
+    {
+        final int body = header(buffer, offset, type, epoch);
+        buffer.putLong(body, seq);
+        buffer.putBytes(offset + FRAME_OFFSET, frame, frameOffset, frameLength);
+        return FRAME_OFFSET + frameLength;
+    }
+
+    /**
+     * Writes a KEYS header; the caller then writes {@code count} entries with {@link #keyEntry}.
+     *
+     * @return the message length once the entries are written.
+     */
+    public static int keys(
+        final MutableDirectBuffer buffer, final int offset, final long epoch, final long seq, final int count)
+    {
+        final int body = header(buffer, offset, KEYS, epoch);
+        buffer.putLong(body, seq);
+        buffer.putInt(body + 8, count);
+        buffer.putInt(body + 12, 0);
+        return KEYS_HEADER_LENGTH + count * KEY_ENTRY_LENGTH;
+    }
+
+    public static void keyEntry(
+        final MutableDirectBuffer buffer, final int offset, final int index, final long key, final long pageDigest)
+    {
+        final int at = offset + KEYS_HEADER_LENGTH + index * KEY_ENTRY_LENGTH;
+        buffer.putLong(at, key);
+        buffer.putLong(at + 8, pageDigest);
+    }
+
+    public static short type(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getShort(offset + TYPE_OFFSET);
+    }
+
+    public static long epoch(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getLong(offset + EPOCH_OFFSET);
+    }
+
+    /** @return the seq of a BATCH, TOKEN, DECISION, KEYS or RECORDS message. */
+    public static long seq(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getLong(offset + BODY);
+    }
+
+    /** @return the attempt of a TOKEN or DECISION (0 = parallel execution, 1 = sequential re-execution, ...). */
+    public static int attempt(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getInt(offset + BODY + 8);
+    }
+
+    public static long tokenRoot(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getLong(offset + BODY + 16);
+    }
+
+    public static long tokenReplyDigest(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getLong(offset + BODY + 24);
+    }
+
+    public static int decision(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getInt(offset + BODY + 12);
+    }
+
+    public static int helloNodeId(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getInt(offset + BODY);
+    }
+
+    public static int helloRole(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getInt(offset + BODY + 4);
+    }
+
+    /** @return the last committed seq of a HELLO or HEARTBEAT. */
+    public static long lastCommittedSeq(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getLong(offset + BODY + 8);
+    }
+
+    public static long helloRoot(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getLong(offset + BODY + 16);
+    }
+
+    /** @return the sender's clock of a HEARTBEAT, or the first wanted seq of a CATCH_UP. */
+    public static long firstLong(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getLong(offset + BODY);
+    }
+
+    public static int keyCount(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getInt(offset + BODY + 8);
+    }
+
+    public static long key(final DirectBuffer buffer, final int offset, final int index)
+    {
+        return buffer.getLong(offset + KEYS_HEADER_LENGTH + index * KEY_ENTRY_LENGTH);
+    }
+
+    public static long keyPageDigest(final DirectBuffer buffer, final int offset, final int index)
+    {
+        return buffer.getLong(offset + KEYS_HEADER_LENGTH + index * KEY_ENTRY_LENGTH + 8);
+    }
+
+    /**
+     * Checks a received message: schema, version, type and that its length fits the type.
+     *
+     * @return null when it may be read, else what is wrong (for the refusal message).
+     */
+    public static String check(final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (length < HEADER_LENGTH)
+        {
+            return "message of " + length + " bytes is shorter than the " + HEADER_LENGTH + "-byte header";
+        }
+        final int schema = buffer.getShort(offset + SCHEMA_ID_OFFSET) & 0xFFFF;
+        if (schema != SCHEMA_ID)
+        {
+            return String.format("schema id 0x%04x is not EV replication (0x%04x): not an EV peer", schema, SCHEMA_ID);
+        }
+        final int version = buffer.getShort(offset + VERSION_OFFSET);
+        if (version != VERSION)
+        {
+            return "peer speaks EV replication protocol version " + version + ", this node speaks version " + VERSION +
+                "; run the same version on both replicas";
+        }
+        final int type = type(buffer, offset);
+        final int expected;
+        switch (type)
+        {
+            case HELLO:
+                expected = HELLO_LENGTH;
+                break;
+            case TOKEN:
+                expected = TOKEN_LENGTH;
+                break;
+            case DECISION:
+                expected = DECISION_LENGTH;
+                break;
+            case HEARTBEAT:
+                expected = HEARTBEAT_LENGTH;
+                break;
+            case CATCH_UP:
+                expected = CATCH_UP_LENGTH;
+                break;
+            case BATCH:
+            case RECORDS:
+                return length < FRAME_OFFSET ? typeName(type) + " message of " + length + " bytes has no frame" : null;
+            case KEYS:
+            {
+                if (length < KEYS_HEADER_LENGTH)
+                {
+                    return "KEYS message of " + length + " bytes is shorter than its header";
+                }
+                final long count = buffer.getInt(offset + BODY + 8);
+                return count < 0 || KEYS_HEADER_LENGTH + count * KEY_ENTRY_LENGTH != length ?
+                    "KEYS message says " + count + " keys but is " + length + " bytes long" : null;
+            }
+            default:
+                return "unknown message type " + type;
+        }
+        return length != expected ?
+            typeName(type) + " message is " + length + " bytes, expected " + expected : null;
+    }
+
+    /**
+     * @return the name of a message type, for messages and logs.
+     */
+    public static String typeName(final int type)
+    {
+        switch (type)
+        {
+            case HELLO:
+                return "HELLO";
+            case BATCH:
+                return "BATCH";
+            case TOKEN:
+                return "TOKEN";
+            case DECISION:
+                return "DECISION";
+            case KEYS:
+                return "KEYS";
+            case RECORDS:
+                return "RECORDS";
+            case HEARTBEAT:
+                return "HEARTBEAT";
+            case CATCH_UP:
+                return "CATCH_UP";
+            default:
+                return "type " + type;
+        }
+    }
+}
