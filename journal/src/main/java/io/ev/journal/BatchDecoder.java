@@ -38,7 +38,7 @@ public final class BatchDecoder
      *
      * @return null if the body's structure is consistent, else what is wrong.
      */
-    String wrap(final DirectBuffer entry, final int length)
+    public String wrap(final DirectBuffer entry, final int length)
     {
         this.entry = entry;
         this.length = length;

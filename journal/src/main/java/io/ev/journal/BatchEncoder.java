@@ -91,11 +91,11 @@ public final class BatchEncoder
     }
 
     /**
-     * Completes the header (counts, length, checksum).
+     * Completes the header (counts, length, checksum); may be called again.
      *
      * @return the entry's length in bytes.
      */
-    int finish()
+    public int finish()
     {
         buffer.putInt(COUNT_OFFSET, count);
         buffer.putInt(PHASE_COUNT_OFFSET, maxPhase + 1);
@@ -113,6 +113,14 @@ public final class BatchEncoder
     public long seq()
     {
         return buffer.getLong(SEQ_OFFSET);
+    }
+
+    /**
+     * @return the entry, from offset 0 to {@link #finish()}'s length (e.g. to ship it to a backup).
+     */
+    public DirectBuffer buffer()
+    {
+        return buffer;
     }
 
     ByteBuffer byteBuffer()

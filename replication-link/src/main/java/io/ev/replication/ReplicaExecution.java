@@ -1,0 +1,72 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.replication;
+
+import io.ev.journal.BatchDecoder;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+
+/**
+ * What the replication protocol asks of one replica's local state: execute a batch (in parallel,
+ * or sequentially in batch order), report its token, roll back, commit, and repair by record
+ * transfer. The engine implements it over its store and executors; tests over a model. Called on
+ * the protocol's thread only; at most one batch is open at a time in this version (no pipelining).
+ */
+public interface ReplicaExecution
+{
+    /**
+     * Begins batch {@code seq}, executes the batch's requests (phases in parallel, or every request
+     * in batch order when {@code sequential}) and seals.
+     */
+    void execute(long seq, BatchDecoder batch, boolean sequential);
+
+    /** @return the state root after the open batch (as sealed). */
+    long root();
+
+    /** @return the digest of the open batch's replies in batch order. */
+    long replyDigest();
+
+    /** Undoes the open batch {@code seq}; it may be executed again. */
+    void rollback(long seq);
+
+    /** Commits the open batch {@code seq}: its replies may be released. */
+    void commit(long seq);
+
+    /** @return the last committed batch, -1 if none. */
+    long lastCommittedSeq();
+
+    /**
+     * Calls {@code consumer} with every key the open batch {@code seq} wrote, each once, with the
+     * current digest of the key's page.
+     */
+    void forEachWrittenKey(long seq, KeyConsumer consumer);
+
+    /** @return the current digest of the page {@code key} belongs to. */
+    long pageDigestOf(long key);
+
+    /** @return the largest export frame for {@code keys} keys. */
+    int maxExportLength(int keys);
+
+    /**
+     * Writes this replica's current values (or absence) of {@code keys[0..count)} as a repair frame.
+     *
+     * @return the frame's length.
+     */
+    int exportRecords(long[] keys, int count, MutableDirectBuffer dst, int offset);
+
+    /**
+     * Applies a peer's repair frame inside open batch {@code seq} (verified against the peer's page
+     * digests before anything is written) and seals again.
+     */
+    void importRecords(long seq, DirectBuffer src, int offset, int length);
+
+    /**
+     * Receives (key, page digest) pairs.
+     */
+    @FunctionalInterface
+    interface KeyConsumer
+    {
+        void accept(long key, long pageDigest);
+    }
+}

@@ -1,0 +1,185 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.replication;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+import io.ev.journal.BatchEncoder;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The Execute-Verify protocol between a primary and a backup over the simulated network, seed by
+ * seed: message loss, duplication, delay and reordering, and replicas whose parallel executions
+ * race (and, for some seeds, whose sequential executions do too). Oracles after every seed: every
+ * batch commits; both replicas end in the same state; without sequential nondeterminism that state
+ * is the sequential execution of every request exactly once; the counters account for every
+ * detected divergence. The base seed is printed; {@code -Dev.sim.seed=S -Dev.sim.seeds=1} reruns
+ * one, {@code -Dev.sim.seeds=N} runs more.
+ */
+class ReplicationSimulationTest
+{
+    private static final long STEP_NS = 20_000;
+    private static final long RETRANSMIT_NS = 2_000_000;
+    private static final long MAX_STEPS_PER_BATCH = 200_000;
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void shouldCommitEveryBatchIdenticallyOnBothReplicasUnderLinkFaultsAndRaces()
+    {
+        final long base = Long.getLong("ev.sim.seed", System.nanoTime());
+        final int seeds = Integer.getInteger("ev.sim.seeds", 1_000);
+        System.out.println("ReplicationSimulationTest base seed " + base + " (-Dev.sim.seed=" + base +
+            " -Dev.sim.seeds=1 reruns the first)");
+        long detected = 0;
+        long transfers = 0;
+        for (int i = 0; i < seeds; i++)
+        {
+            final Result result = simulate(base + i);
+            detected += result.detected;
+            transfers += result.transfers;
+        }
+        assertTrue(detected > 0, "the races were never detected: the test would not exercise re-execution");
+        assertTrue(transfers > 0, "no transfer in " + seeds + " seeds");
+        System.out.println("ReplicationSimulationTest: " + seeds + " seeds, " + detected + " divergences detected, " +
+            transfers + " repaired by transfer");
+    }
+
+    static Result simulate(final long seed)
+    {
+        final SplittableRandom random = new SplittableRandom(seed);
+        final SimulatedNetwork network = new SimulatedNetwork(seed);
+        network.connect("primary", "backup");
+        for (final String[] direction : new String[][] {{"primary", "backup"}, {"backup", "primary"}})
+        {
+            network.direction(direction[0], direction[1])
+                .dropProbability(random.nextDouble() * 0.2)
+                .duplicateProbability(random.nextDouble() * 0.1)
+                .delayNs(10_000, 10_000 + random.nextInt(1_000_000));
+        }
+        final boolean sequentialRaces = random.nextInt(4) == 0;
+        final ModelReplica primaryState = new ModelReplica(seed * 31 + 1, 0.02, sequentialRaces ? 0.02 : 0, 1_000);
+        final ModelReplica backupState = new ModelReplica(seed * 31 + 2, 0.02, sequentialRaces ? 0.02 : 0, 2_000);
+        final PrimaryReplicator primary =
+            new PrimaryReplicator(network.endpoint("primary"), primaryState, 1, RETRANSMIT_NS);
+        final BackupReplicator backup = new BackupReplicator(network.endpoint("backup"), backupState, 1);
+        final Map<Long, Long> oracle = new HashMap<>();
+        final BatchEncoder encoder = new BatchEncoder();
+        final UnsafeBuffer payload = new UnsafeBuffer(new byte[16]);
+        final int batches = 20 + random.nextInt(30);
+        for (long seq = 0; seq < batches; seq++)
+        {
+            encoder.reset(seq);
+            final int requests = 1 + random.nextInt(20);
+            for (int r = 0; r < requests; r++)
+            {
+                final long key = random.nextInt(50);
+                final long delta = 1 + random.nextInt(100);
+                payload.putLong(0, key);
+                payload.putLong(8, delta);
+                encoder.add(0, seq * 100 + r, 1, 0, payload, 0, 16);
+                ModelReplica.apply(oracle, key, delta);
+            }
+            final int length = encoder.finish();
+            primary.begin(seq, encoder.buffer(), 0, length, network.nowNs());
+            long steps = 0;
+            while (!primary.isCommitted())
+            {
+                if (null != primary.failure() || ++steps > MAX_STEPS_PER_BATCH)
+                {
+                    fail("seed " + seed + ": batch " + seq + " did not commit (" + primary.state() + ", " +
+                        primary.failure() + ")");
+                }
+                primary.doWork(network.nowNs());
+                backup.doWork();
+                network.advanceBy(STEP_NS);
+            }
+        }
+        // the last batch's commit reaches the backup with the decision (re-sent if it was lost)
+        long steps = 0;
+        while (backup.openSeq() != -1 && ++steps < MAX_STEPS_PER_BATCH)
+        {
+            if (steps % (RETRANSMIT_NS / STEP_NS) == 0)
+            {
+                primary.resendLastDecision();
+            }
+            backup.doWork();
+            network.advanceBy(STEP_NS);
+        }
+        assertEquals(-1, backup.openSeq(), "seed " + seed + ": the backup never committed the last batch");
+        assertEquals(primaryState.values, backupState.values, "seed " + seed + ": replicas differ");
+        if (!sequentialRaces)
+        {
+            assertEquals(oracle, primaryState.values, "seed " + seed + ": state is not the sequential execution");
+        }
+        final PrimaryReplicator.Counters counters = primary.counters();
+        assertEquals(batches, counters.committed(), "seed " + seed);
+        assertEquals(counters.detected(), counters.repairedByReexecution() + counters.repairedByTransfer(),
+            "seed " + seed + ": every detected divergence was repaired");
+        assertNull(backup.failure());
+        return new Result(counters.detected(), counters.repairedByTransfer());
+    }
+
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void shouldRefuseAPeerSpeakingAnotherProtocolVersion()
+    {
+        final SimulatedNetwork network = new SimulatedNetwork(1);
+        network.connect("primary", "backup");
+        final PrimaryReplicator primary =
+            new PrimaryReplicator(network.endpoint("primary"), new ModelReplica(1, 0, 0, 0), 1, RETRANSMIT_NS);
+        final BatchEncoder encoder = new BatchEncoder().reset(0);
+        primary.begin(0, encoder.buffer(), 0, encoder.finish(), 0);
+        final UnsafeBuffer message = new UnsafeBuffer(new byte[64]);
+        final int length = Messages.token(message, 0, 1, 0, 0, 0, 0);
+        message.putShort(Messages.VERSION_OFFSET, (short)2);
+        assertTrue(network.endpoint("backup").offer(message, 0, length));
+        network.advanceBy(10_000_000);
+        primary.doWork(network.nowNs());
+        assertEquals(PrimaryReplicator.State.FAILED, primary.state());
+        assertNotNull(primary.failure());
+        assertTrue(primary.failure().contains("version 2"), primary.failure());
+    }
+
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void shouldFenceAPrimaryWhenItsBackupAnswersFromANewerEpoch()
+    {
+        final SimulatedNetwork network = new SimulatedNetwork(2);
+        network.connect("primary", "backup");
+        final PrimaryReplicator primary =
+            new PrimaryReplicator(network.endpoint("primary"), new ModelReplica(1, 0, 0, 0), 1, RETRANSMIT_NS);
+        final BatchEncoder encoder = new BatchEncoder().reset(0);
+        primary.begin(0, encoder.buffer(), 0, encoder.finish(), 0);
+        final UnsafeBuffer message = new UnsafeBuffer(new byte[64]);
+        final int length = Messages.token(message, 0, 2, 0, 0, 0, 0);
+        assertTrue(network.endpoint("backup").offer(message, 0, length));
+        network.advanceBy(10_000_000);
+        primary.doWork(network.nowNs());
+        assertEquals(PrimaryReplicator.State.FAILED, primary.state());
+        assertTrue(primary.failure().contains("fenced"), primary.failure());
+    }
+
+    static final class Result
+    {
+        final long detected;
+        final long transfers;
+
+        Result(final long detected, final long transfers)
+        {
+            this.detected = detected;
+            this.transfers = transfers;
+        }
+    }
+}
