@@ -452,13 +452,7 @@ public final class Engine implements AutoCloseable
 
         private void journalBatch(final long seq, final int count)
         {
-            encoder.reset(seq);
-            for (int i = 0; i < count; i++)
-            {
-                batch.wrap(request, i);
-                encoder.add(request.clientId(), request.requestId(), request.type(), batch.phaseOf(i),
-                    request.payload(), 0, request.payloadLength());
-            }
+            EngineReplica.encode(batch, encoder, request);
             try
             {
                 journal.append(encoder);

@@ -40,13 +40,24 @@ public final class SequentialReplay
      */
     public long executeAndCommit(final Batch batch, final RequestHandler handler)
     {
+        final long root = executeAndSeal(batch, handler);
+        store.commit(batch.seq());
+        return root;
+    }
+
+    /**
+     * As {@link #executeAndCommit} but leaves the batch open (sealed): replication commits it once
+     * the replicas agree.
+     *
+     * @return the state root after the batch.
+     */
+    public long executeAndSeal(final Batch batch, final RequestHandler handler)
+    {
         final long seq = batch.seq();
         batch.groupPhases();
         store.begin(seq);
         executor.execute(batch, handler);
         isolation.isolate(batch, handler);
-        final long root = store.seal(seq);
-        store.commit(seq);
-        return root;
+        return store.seal(seq);
     }
 }

@@ -27,16 +27,27 @@ import static io.ev.engine.apps.SmallBank.checkingKey;
  */
 final class SendPaymentWithFee extends SmallBankType
 {
-    SendPaymentWithFee()
+    private final boolean declareFeeKey;
+
+    /**
+     * @param declareFeeKey true declares the fee account too: the fix (the key mixer then orders
+     *                      every fee update and the race is gone); false is the bug.
+     */
+    SendPaymentWithFee(final boolean declareFeeKey)
     {
         super(SmallBank.SEND_PAYMENT_WITH_FEE, "SendPaymentWithFee", SmallBankCodec.PAYMENT_LENGTH, true);
+        this.declareFeeKey = declareFeeKey;
     }
 
     void declareValid(final DirectBuffer payload, final KeySink keys)
     {
         keys.write(checkingKey(SmallBankCodec.customer(payload, 0)));
         keys.write(checkingKey(SmallBankCodec.secondCustomer(payload, 0)));
-        // the fee account is deliberately NOT declared: that is the bug
+        if (declareFeeKey)
+        {
+            keys.write(SmallBank.FEE_ACCOUNT_KEY);
+        }
+        // otherwise the fee account is deliberately NOT declared: that is the bug
     }
 
     int executeValid(

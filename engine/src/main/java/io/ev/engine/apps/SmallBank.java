@@ -91,6 +91,16 @@ public final class SmallBank
      */
     public static TransactionRegistry registerAll(final TransactionRegistry registry, final boolean racyFee)
     {
+        return registerAll(registry, racyFee, false);
+    }
+
+    /**
+     * As {@link #registerAll(TransactionRegistry, boolean)}; {@code declareFeeKey} makes the fee
+     * transaction declare the fee account (the fix of the experiment's bug).
+     */
+    public static TransactionRegistry registerAll(
+        final TransactionRegistry registry, final boolean racyFee, final boolean declareFeeKey)
+    {
         registry
             .register(new Balance())
             .register(new DepositChecking())
@@ -100,7 +110,7 @@ public final class SmallBank
             .register(new SendPayment());
         if (racyFee)
         {
-            registry.register(new SendPaymentWithFee());
+            registry.register(new SendPaymentWithFee(declareFeeKey));
         }
         return registry;
     }
