@@ -10,6 +10,9 @@ import java.util.function.Supplier;
 
 import io.ev.journal.BatchEncoder;
 import io.ev.journal.Journal;
+import io.ev.replication.BackupReplicator;
+import io.ev.replication.Link;
+import io.ev.replication.PrimaryReplicator;
 import io.ev.pipeline.Batch;
 import io.ev.pipeline.KeyConflictMixer;
 import io.ev.pipeline.Mixer;
@@ -54,6 +57,8 @@ public final class Engine implements AutoCloseable
     public static final int REJECTED_CLOSED = RequestRing.CLOSED;
     /** Submit result: client id outside [0, maxClients) or without a registered listener. */
     public static final int REJECTED_UNKNOWN_CLIENT = 4;
+    /** Submit result: this engine is a backup; submit to the primary. */
+    public static final int REJECTED_NOT_PRIMARY = 5;
 
     private final Context ctx;
     private final StateStore store;
@@ -68,6 +73,9 @@ public final class Engine implements AutoCloseable
     private final Journal journal;
     private final Recovery.Report recoveryReport;
     private final long requestBase;
+    private final EngineReplica replica;
+    private final PrimaryReplicator primary;
+    private final BackupReplicator backup;
     private volatile boolean closed;
 
     private Engine(final Context ctx)
@@ -92,7 +100,13 @@ public final class Engine implements AutoCloseable
                 new ParallelExecutor(store, new ParallelExecutor.Context()
                     .workers(ctx.workers())
                     .idleStrategy(ctx.idleStrategy())
-                    .pinCpus(ctx.pinCpus()));
+                    .pinCpus(ctx.pinCpus())
+                    .scheduleSeed(Role.BACKUP == ctx.role() && ctx.scheduleDiversity() ? 0x9E3779B97F4A7C15L : 0));
+            this.replica = Role.STANDALONE == ctx.role() ? null :
+                new EngineReplica(store, reader, ctx.registry(), executor, ctx.maxBatchRequests());
+            this.primary = Role.PRIMARY == ctx.role() ?
+                new PrimaryReplicator(ctx.link(), replica, ctx.epoch(), ctx.retransmitNs()) : null;
+            this.backup = Role.BACKUP == ctx.role() ? new BackupReplicator(ctx.link(), replica, ctx.epoch()) : null;
         }
         catch (final RuntimeException ex)
         {
@@ -184,6 +198,11 @@ public final class Engine implements AutoCloseable
         final int offset,
         final int length)
     {
+        if (null != backup)
+        {
+            counters.onRejected(REJECTED_NOT_PRIMARY);
+            return REJECTED_NOT_PRIMARY;
+        }
         if (clientId < 0 || clientId >= clients.length() || null == clients.get(clientId))
         {
             counters.onRejected(REJECTED_UNKNOWN_CLIENT);
@@ -221,6 +240,8 @@ public final class Engine implements AutoCloseable
                 return "rejected: engine closed";
             case REJECTED_UNKNOWN_CLIENT:
                 return "rejected: unknown client id";
+            case REJECTED_NOT_PRIMARY:
+                return "rejected: this engine is a backup; submit to the primary";
             default:
                 return "unknown submit result " + result;
         }
@@ -367,7 +388,8 @@ public final class Engine implements AutoCloseable
             new FailedRequestIsolation(store, reader, ctx.maxBatchRequests());
         private final Request request = new Request();
         private final UnsafeBuffer reply = new UnsafeBuffer(0, 0);
-        private final BatchEncoder encoder = null != journal ? new BatchEncoder() : null;
+        private final BatchEncoder encoder = null != journal || null != primary ? new BatchEncoder() : null;
+        private final IdleStrategy verifyIdle = ctx.idleStrategy().get();
         private long nextSeq;
         private long requestsSinceCheckpoint;
         volatile boolean checkpointRequested;
@@ -388,6 +410,10 @@ public final class Engine implements AutoCloseable
             if (null != failure)
             {
                 return 0;
+            }
+            if (null != backup)
+            {
+                return backupWork();
             }
             if (null != journal)
             {
@@ -424,26 +450,37 @@ public final class Engine implements AutoCloseable
             {
                 journalBatch(seq, count);
             }
-            store.begin(seq);
-            executor.execute(batch, ctx.registry());
-            final int reexecutions = isolation.isolate(batch, ctx.registry());
-            if (0 != reexecutions)
+            final Batch executed;
+            final long root;
+            if (null != primary)
             {
-                counters.rollbacks.getAndAddOrdered(reexecutions);
+                executed = replicate(seq, count);
+                root = replica.root();
             }
-            final long root = store.seal(seq);
-            store.commit(seq);
+            else
+            {
+                store.begin(seq);
+                executor.execute(batch, ctx.registry());
+                final int reexecutions = isolation.isolate(batch, ctx.registry());
+                if (0 != reexecutions)
+                {
+                    counters.rollbacks.getAndAddOrdered(reexecutions);
+                }
+                root = store.seal(seq);
+                store.commit(seq);
+                executed = batch;
+            }
             lastRoot = root;
             nextSeq = seq + 1;
             if (null != journal)
             {
-                journalCommit(seq, count, root);
+                journalCommit(executed, seq, count, root);
             }
             if (null != ctx.commitListener())
             {
-                ctx.commitListener().onCommit(batch, root);
+                ctx.commitListener().onCommit(executed, root);
             }
-            releaseReplies(seq, count);
+            releaseReplies(executed, seq, count);
             counters.batches.incrementOrdered();
             counters.phases.getAndAddOrdered(batch.phaseCount());
             requestsSinceCheckpoint += count;
@@ -466,11 +503,79 @@ public final class Engine implements AutoCloseable
             }
         }
 
-        private void journalCommit(final long seq, final int count, final long root)
+        /**
+         * Ships the batch to the backup, executes it here, and drives Execute-Verify until the
+         * replicas agree (re-executing or transferring records as the protocol decides).
+         *
+         * @return the batch as executed, with the replies to release.
+         */
+        private Batch replicate(final long seq, final int count)
+        {
+            final int length = null != journal ? encoder.finish() : EngineReplica.encode(batch, encoder, request);
+            final long startNs = System.nanoTime();
+            try
+            {
+                primary.begin(seq, encoder.buffer(), 0, length, startNs);
+                verifyIdle.reset();
+                while (!primary.isCommitted())
+                {
+                    if (null != primary.failure())
+                    {
+                        throw new IllegalStateException(
+                            "replication stopped at batch " + seq + ": " + primary.failure());
+                    }
+                    final long nowNs = System.nanoTime();
+                    if (nowNs - startNs > ctx.verifyTimeoutNs())
+                    {
+                        throw new IllegalStateException("the backup did not verify batch " + seq + " within " +
+                            ctx.verifyTimeoutNs() / 1_000_000 + " ms (setting verifyTimeoutNs); failover is not " +
+                            "implemented yet, so this primary stops");
+                    }
+                    if (0 == primary.doWork(nowNs))
+                    {
+                        verifyIdle.idle();
+                    }
+                    else
+                    {
+                        verifyIdle.reset();
+                    }
+                }
+            }
+            catch (final RuntimeException ex)
+            {
+                stopBeforeReplying(ex);
+                replyAll(seq, count, null != journal ? ReplyCodes.OUTCOME_UNKNOWN : ReplyCodes.UNAVAILABLE);
+                throw ex;
+            }
+            final PrimaryReplicator.Counters replication = primary.counters();
+            counters.divergencesDetected.setOrdered(replication.detected());
+            counters.repairedByReexecution.setOrdered(replication.repairedByReexecution());
+            counters.repairedByTransfer.setOrdered(replication.repairedByTransfer());
+            counters.rollbacks.setOrdered(replication.detected() + replication.repairedByTransfer());
+            counters.verifyNs.getAndAddOrdered(System.nanoTime() - startNs);
+            return replica.batch();
+        }
+
+        private int backupWork()
+        {
+            final int work = backup.doWork();
+            if (0 != work)
+            {
+                lastRoot = store.root();
+                counters.batches.setOrdered(backup.counters().committed());
+                if (null != backup.failure())
+                {
+                    throw new IllegalStateException(backup.failure());
+                }
+            }
+            return work;
+        }
+
+        private void journalCommit(final Batch executed, final long seq, final int count, final long root)
         {
             try
             {
-                journal.appendCommit(seq, root, ReplyDigest.of(batch, reply), count);
+                journal.appendCommit(seq, root, ReplyDigest.of(executed, reply), count);
             }
             catch (final RuntimeException ex)
             {
@@ -563,14 +668,14 @@ public final class Engine implements AutoCloseable
             while (count > 0);
         }
 
-        private void releaseReplies(final long seq, final int count)
+        private void releaseReplies(final Batch executed, final long seq, final int count)
         {
             long aborted = 0;
             for (int i = 0; i < count; i++)
             {
-                batch.wrap(request, i);
-                batch.wrapReply(reply, i);
-                final int length = batch.replyLength(i);
+                executed.wrap(request, i);
+                executed.wrapReply(reply, i);
+                final int length = executed.replyLength(i);
                 if (length < ReplyCodes.CODE_LENGTH || ReplyCodes.OK != ReplyCodes.code(reply, 0))
                 {
                     aborted++;
@@ -620,9 +725,9 @@ public final class Engine implements AutoCloseable
     {
         /** One node, no replication: commit right after the seal. */
         STANDALONE,
-        /** Executes, journals, ships batches and verifies tokens with a backup (not yet). */
+        /** Executes, journals, ships batches and verifies tokens with a backup. */
         PRIMARY,
-        /** Executes the primary's batches and returns tokens (not yet). */
+        /** Executes the primary's batches with its own threads and returns tokens. */
         BACKUP
     }
 
@@ -641,6 +746,8 @@ public final class Engine implements AutoCloseable
         public static final long CLOSE_TIMEOUT_NS_DEFAULT = TimeUnit.SECONDS.toNanos(10);
         public static final long CHECKPOINT_INTERVAL_REQUESTS_DEFAULT = 10_000_000L;
         public static final long CHECKPOINT_MAX_CAPTURE_BYTES_DEFAULT = 1L << 30;
+        public static final long RETRANSMIT_NS_DEFAULT = TimeUnit.MILLISECONDS.toNanos(20);
+        public static final long VERIFY_TIMEOUT_NS_DEFAULT = TimeUnit.SECONDS.toNanos(10);
 
         private StateStore.Context store;
         private TransactionRegistry registry;
@@ -661,6 +768,11 @@ public final class Engine implements AutoCloseable
         private Journal.Context journal;
         private long checkpointIntervalRequests = CHECKPOINT_INTERVAL_REQUESTS_DEFAULT;
         private CheckpointMode checkpointMode = CheckpointMode.CONCURRENT;
+        private Link link;
+        private long epoch = 1;
+        private long retransmitNs = RETRANSMIT_NS_DEFAULT;
+        private long verifyTimeoutNs = VERIFY_TIMEOUT_NS_DEFAULT;
+        private boolean scheduleDiversity = true;
         private long checkpointMaxCaptureBytes = CHECKPOINT_MAX_CAPTURE_BYTES_DEFAULT;
         private boolean concluded;
 
@@ -693,6 +805,75 @@ public final class Engine implements AutoCloseable
         public long checkpointIntervalRequests()
         {
             return checkpointIntervalRequests;
+        }
+
+        /**
+         * @param link PRIMARY and BACKUP: the link to the peer replica (required for them; the caller
+         *             owns and closes it, e.g. from {@code AeronTransport}).
+         */
+        public Context link(final Link link)
+        {
+            this.link = link;
+            return this;
+        }
+
+        public Link link()
+        {
+            return link;
+        }
+
+        /** @param epoch the replication epoch (fencing), >= 1; default 1. */
+        public Context epoch(final long epoch)
+        {
+            this.epoch = epoch;
+            return this;
+        }
+
+        public long epoch()
+        {
+            return epoch;
+        }
+
+        /** @param retransmitNs PRIMARY: re-send after this silence, in [100 us, 10 s]; default 20 ms. */
+        public Context retransmitNs(final long retransmitNs)
+        {
+            this.retransmitNs = retransmitNs;
+            return this;
+        }
+
+        public long retransmitNs()
+        {
+            return retransmitNs;
+        }
+
+        /**
+         * @param verifyTimeoutNs PRIMARY: how long a batch may wait for the backup before this primary
+         *                        stops, in [1 ms, 10 min]; default 10 s (failover arrives later).
+         */
+        public Context verifyTimeoutNs(final long verifyTimeoutNs)
+        {
+            this.verifyTimeoutNs = verifyTimeoutNs;
+            return this;
+        }
+
+        public long verifyTimeoutNs()
+        {
+            return verifyTimeoutNs;
+        }
+
+        /**
+         * @param scheduleDiversity BACKUP: execute each phase with a worker assignment and order other
+         *                          than the primary's (default true), so a race rarely corrupts both alike.
+         */
+        public Context scheduleDiversity(final boolean scheduleDiversity)
+        {
+            this.scheduleDiversity = scheduleDiversity;
+            return this;
+        }
+
+        public boolean scheduleDiversity()
+        {
+            return scheduleDiversity;
         }
 
         /**
@@ -881,7 +1062,11 @@ public final class Engine implements AutoCloseable
             return pinCpus;
         }
 
-        /** @param role the replica role; only STANDALONE in this version. */
+        /**
+         * @param role STANDALONE (default), PRIMARY (ships each batch to the backup over {@link #link}
+         *             and commits once the replicas agree) or BACKUP (executes the primary's batches;
+         *             refuses submits).
+         */
         public Context role(final Role role)
         {
             this.role = role;
@@ -954,7 +1139,15 @@ public final class Engine implements AutoCloseable
                 submitTimeoutNs, "[0, 60 s]");
             require(closeTimeoutNs >= 0 && closeTimeoutNs <= TimeUnit.MINUTES.toNanos(10), "closeTimeoutNs",
                 closeTimeoutNs, "[0, 10 min]");
-            require(Role.STANDALONE == role, "role", "STANDALONE (primary and backup arrive with replication)");
+            require(null != role, "role", "STANDALONE, PRIMARY or BACKUP");
+            require(Role.STANDALONE == role || null != link, "link", "set for role " + role);
+            require(Role.BACKUP != role || null == journal, "journal",
+                "unset for role BACKUP in this version (backup journaling arrives with catch-up)");
+            require(epoch >= 1, "epoch", epoch, "[1, 2^63)");
+            require(retransmitNs >= TimeUnit.MICROSECONDS.toNanos(100) && retransmitNs <= TimeUnit.SECONDS.toNanos(10),
+                "retransmitNs", retransmitNs, "[100 us, 10 s]");
+            require(verifyTimeoutNs >= TimeUnit.MILLISECONDS.toNanos(1) &&
+                verifyTimeoutNs <= TimeUnit.MINUTES.toNanos(10), "verifyTimeoutNs", verifyTimeoutNs, "[1 ms, 10 min]");
             require(checkpointIntervalRequests >= 0 && checkpointIntervalRequests <= 1L << 40,
                 "checkpointIntervalRequests", checkpointIntervalRequests, "[0, 2^40]");
             require(null != checkpointMode, "checkpointMode", "CONCURRENT or PAUSE");
@@ -1016,6 +1209,10 @@ public final class Engine implements AutoCloseable
         final AtomicCounter checkpointLastPauseUs;
         final AtomicCounter checkpointLastDurationMs;
         final AtomicCounter checkpointsFailed;
+        final AtomicCounter divergencesDetected;
+        final AtomicCounter repairedByReexecution;
+        final AtomicCounter repairedByTransfer;
+        final AtomicCounter verifyNs;
 
         EngineCounters(final CountersManager manager)
         {
@@ -1038,6 +1235,10 @@ public final class Engine implements AutoCloseable
             checkpointLastPauseUs = manager.newCounter("checkpoint last pause (us)");
             checkpointLastDurationMs = manager.newCounter("checkpoint last duration (ms)");
             checkpointsFailed = manager.newCounter("checkpoints failed");
+            divergencesDetected = manager.newCounter("divergences detected (tokens differed)");
+            repairedByReexecution = manager.newCounter("divergences repaired by sequential re-execution");
+            repairedByTransfer = manager.newCounter("divergences repaired by record transfer");
+            verifyNs = manager.newCounter("primary: ns from shipping to verified, summed");
         }
 
         void onRejected(final int reason)
@@ -1052,6 +1253,7 @@ public final class Engine implements AutoCloseable
                     rejectedPayloadTooLarge.increment();
                     break;
                 case REJECTED_CLOSED:
+                case REJECTED_NOT_PRIMARY:
                     rejectedClosed.increment();
                     break;
                 default:
@@ -1123,6 +1325,27 @@ public final class Engine implements AutoCloseable
         public long checkpointsFailed()
         {
             return checkpointsFailed.get();
+        }
+
+        public long divergencesDetected()
+        {
+            return divergencesDetected.get();
+        }
+
+        public long repairedByReexecution()
+        {
+            return repairedByReexecution.get();
+        }
+
+        public long repairedByTransfer()
+        {
+            return repairedByTransfer.get();
+        }
+
+        /** @return nanoseconds the primary spent from shipping batches to their verification, summed. */
+        public long verifyNs()
+        {
+            return verifyNs.get();
         }
     }
 }

@@ -74,8 +74,30 @@ public final class Recovery implements JournalReader.Handler
      */
     public static boolean isFresh(final Journal journal)
     {
-        return journal.checkpoints().newestFirst().isEmpty() && journal.lastIndex() < 0;
+        if (!journal.checkpoints().newestFirst().isEmpty())
+        {
+            return false;
+        }
+        if (journal.lastIndex() < 0)
+        {
+            return true;
+        }
+        // a crash between journaling the initial checkpoint's record and renaming its file leaves
+        // that record alone: still a new node, as long as no batch was journaled
+        return 0 == journal.read(-1, NO_OP).batches();
     }
+
+    private static final JournalReader.Handler NO_OP = new JournalReader.Handler()
+    {
+        public void onBatch(final BatchDecoder batch, final long index)
+        {
+        }
+
+        public void onCommit(
+            final long seq, final long root, final long replyDigest, final int requestCount, final long index)
+        {
+        }
+    };
 
     /**
      * Loads the checkpoint and replays the journal after it ({@link #loadCheckpoint()} then

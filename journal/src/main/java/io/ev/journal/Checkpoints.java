@@ -90,14 +90,16 @@ public final class Checkpoints
         try
         {
             root = store.exportSnapshot(tmp, journalIndex);
-            moveAtomically(tmp, file);
         }
         catch (final StateStoreException ex)
         {
             deleteQuietly(tmp);
             throw new JournalException(IO_ERROR, "cannot write checkpoint " + file + ": " + ex.getMessage(), ex);
         }
+        // journal the checkpoint before its file takes its final name: a checkpoint file always has
+        // its record (recovery reads the request count from it)
         journal.appendCheckpoint(seq, root, journalIndex, requestCount);
+        moveAtomically(tmp, file);
         prune();
         final long pause = System.nanoTime() - start;
         count++;
@@ -170,7 +172,10 @@ public final class Checkpoints
                 recordPause(System.nanoTime() - startNs);
                 return false;
             }
+            // journal the checkpoint before its file takes its final name: a checkpoint file always
+            // has its record (recovery reads the request count from it)
             journal.appendCheckpoint(task.snapshot.seq(), task.snapshot.root(), task.journalIndex, task.requestCount);
+            moveAtomically(task.tmp, task.file);
             pruneInBackground();
             count++;
             lastDurationNs = System.nanoTime() - task.startNs;
@@ -430,7 +435,6 @@ public final class Checkpoints
                 snapshot.scan();
                 frozen.await();
                 snapshot.finish();
-                moveAtomically(tmp, file);
             }
             catch (final InterruptedException ex)
             {

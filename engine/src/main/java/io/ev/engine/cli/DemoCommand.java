@@ -26,6 +26,8 @@ import io.ev.journal.Durability;
 import io.ev.journal.Journal;
 import io.ev.journal.JournalException;
 import io.ev.pipeline.KeyConflictMixer;
+import io.ev.replication.AeronLink;
+import io.ev.replication.AeronTransport;
 import io.ev.pipeline.Mixer;
 import io.ev.pipeline.PermissiveMixer;
 import io.ev.store.StateStore;
@@ -70,8 +72,9 @@ public final class DemoCommand implements Callable<Integer>
     @Option(names = "--racy-fee", description = "use the deliberately racy SendPaymentWithFee for payments")
     boolean racyFee;
 
-    @Option(names = "--replicas", description = "1 = standalone; 2 arrives with replication (default ${DEFAULT-VALUE})")
-    int replicas = 1;
+    @Option(names = "--replicas", description = "1 = standalone; 2 = primary + backup in this process over " +
+        "Aeron IPC (default ${DEFAULT-VALUE})")
+    int replicas = 2;
 
     @Option(names = "--batch", description = "max requests per batch (default ${DEFAULT-VALUE})")
     int maxBatchRequests = 1024;
@@ -120,6 +123,11 @@ public final class DemoCommand implements Callable<Integer>
             .commitListener(recorder);
 
         final Summary summary = new Summary();
+        final Pair pair = 2 == replicas ? new Pair(dir, ctx) : null;
+        if (null != pair)
+        {
+            ctx.role(Engine.Role.PRIMARY).link(pair.primaryLink);
+        }
         try (Engine engine = Engine.launch(ctx))
         {
             engine.registerClient(CLIENT_ID, (clientId, requestId, type, batchSeq, reply, offset, length) ->
@@ -135,6 +143,17 @@ public final class DemoCommand implements Callable<Integer>
             final long total = SmallBankOracle.totalMoney(engine.reader(), accounts);
             summary.conservation = SmallBankOracle.conserves(initialTotal[0], deltas[0], total);
             summary.conservationDetail = "initial " + initialTotal[0] + " + deltas " + deltas[0] + " vs " + total;
+            if (null != pair)
+            {
+                pair.compare(engine, summary);
+            }
+        }
+        finally
+        {
+            if (null != pair)
+            {
+                pair.close();
+            }
         }
         try (StateStore fresh = StateStore.open(storeContext().writers(3)))
         {
@@ -150,7 +169,7 @@ public final class DemoCommand implements Callable<Integer>
             deleteRecursively(dir);
         }
         summary.print(json ? System.out : progress, json, this);
-        return summary.conservation && summary.replayOracle && summary.journalRecovery ? 0 :
+        return summary.conservation && summary.replayOracle && summary.journalRecovery && summary.replicasAgree ? 0 :
             EvCli.EXIT_INVARIANT_FAILED;
     }
 
@@ -278,7 +297,8 @@ public final class DemoCommand implements Callable<Integer>
         require("keys".equals(mixer) || "permissive".equals(mixer), "--mixer " + mixer + " must be keys or permissive");
         require("uniform".equals(profile) || "contended".equals(profile),
             "--profile " + profile + " must be uniform or contended");
-        require(replicas == 1, "--replicas " + replicas + ": only 1 (standalone) until replication arrives (issue 5)");
+        require(replicas == 1 || replicas == 2, "--replicas " + replicas + " must be 1 (standalone) or 2 (primary + " +
+            "backup)");
         require(maxBatchRequests >= 1 && maxBatchRequests <= Engine.Context.MAX_BATCH_REQUESTS_LIMIT,
             "--batch " + maxBatchRequests + " must be in [1, " + Engine.Context.MAX_BATCH_REQUESTS_LIMIT + "]");
         require(window >= 1 && window <= 1 << 20, "--window " + window + " must be in [1, 2^20]");
@@ -309,6 +329,60 @@ public final class DemoCommand implements Callable<Integer>
     }
 
     /**
+     * The backup of a {@code --replicas 2} run: an engine in this process, linked to the primary
+     * over Aeron IPC (embedded media driver under the data directory).
+     */
+    private final class Pair implements AutoCloseable
+    {
+        final AeronTransport transport;
+        final AeronLink primaryLink;
+        final AeronLink backupLink;
+        final Engine backup;
+
+        Pair(final Path dir, final Engine.Context primaryContext)
+        {
+            transport = AeronTransport.launch(new AeronTransport.Context()
+                .aeronDir(dir.resolve("aeron")).termBufferLength(16 << 20));
+            primaryLink = transport.newIpcLink(10, 11);
+            backupLink = transport.newIpcLink(11, 10);
+            backup = Engine.launch(new Engine.Context()
+                .role(Engine.Role.BACKUP)
+                .link(backupLink)
+                .store(storeContext())
+                .registry(SmallBank.registerAll(new TransactionRegistry(), racyFee))
+                .workers(primaryContext.workers())
+                .maxBatchRequests(maxBatchRequests)
+                .initializer((store, writer) -> SmallBankLoader.load(store, writer, accounts, seed)));
+        }
+
+        void compare(final Engine primary, final Summary summary)
+        {
+            final long batches = primary.counters().batches();
+            final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (backup.counters().batches() < batches && System.nanoTime() - deadlineNs < 0)
+            {
+                Thread.onSpinWait();
+            }
+            final Engine.EngineCounters counters = primary.counters();
+            summary.divergencesDetected = counters.divergencesDetected();
+            summary.repairedByReexecution = counters.repairedByReexecution();
+            summary.repairedByTransfer = counters.repairedByTransfer();
+            summary.verifyMeanNs = batches == 0 ? 0 : counters.verifyNs() / batches;
+            summary.replicasAgree = backup.counters().batches() >= batches && backup.root() == primary.root();
+            summary.replicasDetail = String.format(Locale.ROOT, "backup committed %d of %d batches, digest %016x",
+                backup.counters().batches(), batches, backup.root());
+        }
+
+        public void close()
+        {
+            backup.close();
+            primaryLink.close();
+            backupLink.close();
+            transport.close();
+        }
+    }
+
+    /**
      * What the demo prints at the end.
      */
     static final class Summary
@@ -326,6 +400,12 @@ public final class DemoCommand implements Callable<Integer>
         String replayDetail;
         boolean journalRecovery;
         String journalDetail;
+        boolean replicasAgree = true;
+        String replicasDetail = "standalone";
+        long divergencesDetected;
+        long repairedByReexecution;
+        long repairedByTransfer;
+        long verifyMeanNs;
 
         void counters(final Engine.EngineCounters counters)
         {
@@ -345,11 +425,15 @@ public final class DemoCommand implements Callable<Integer>
                     "\"latencyNs\":{\"p50\":%d,\"p99\":%d,\"p999\":%d,\"max\":%d},\"batches\":%d," +
                     "\"phasesPerBatch\":%.3f,\"stateDigest\":\"%016x\",\"invariants\":{\"conservation\":%b," +
                     "\"replayOracle\":%b,\"journalRecovery\":%b},\"workers\":%d,\"mixer\":\"%s\"," +
-                    "\"profile\":\"%s\",\"racyFee\":%b,\"replicas\":%d,\"seed\":%d,\"durability\":\"%s\"}%n",
+                    "\"profile\":\"%s\",\"racyFee\":%b,\"replicas\":%d,\"seed\":%d,\"durability\":\"%s\"," +
+                    "\"replicasAgree\":%b,\"divergences\":{\"detected\":%d,\"repairedByReexecution\":%d," +
+                    "\"repairedByTransfer\":%d},\"rollbacks\":%d,\"verifyLatencyNs\":{\"mean\":%d}}%n",
                     committed, aborted, throughput, latency.getValueAtPercentile(50), latency.getValueAtPercentile(99),
                     latency.getValueAtPercentile(99.9), latency.getMaxValue(), batches, phasesPerBatch, stateDigest,
                     conservation, replayOracle, journalRecovery, options.workers, options.mixer, options.profile,
-                    options.racyFee, options.replicas, options.seed, options.durability);
+                    options.racyFee, options.replicas, options.seed, options.durability, replicasAgree,
+                    divergencesDetected, repairedByReexecution, repairedByTransfer,
+                    divergencesDetected + repairedByTransfer, verifyMeanNs);
                 return;
             }
             out.printf(Locale.ROOT, "%n== summary ==%n");
@@ -364,6 +448,13 @@ public final class DemoCommand implements Callable<Integer>
             out.printf(Locale.ROOT, "conservation      %s (%s)%n", conservation ? "ok" : "FAILED", conservationDetail);
             out.printf(Locale.ROOT, "replay oracle     %s (%s)%n", replayOracle ? "ok" : "FAILED", replayDetail);
             out.printf(Locale.ROOT, "journal recovery  %s (%s)%n", journalRecovery ? "ok" : "FAILED", journalDetail);
+            out.printf(Locale.ROOT, "replicas          %s (%s)%n", replicasAgree ? "agree" : "DIFFER", replicasDetail);
+            if (options.replicas > 1)
+            {
+                out.printf(Locale.ROOT, "divergences       %d detected, %d repaired by re-execution, %d by transfer; " +
+                    "verify mean %.1f us a batch%n", divergencesDetected, repairedByReexecution, repairedByTransfer,
+                    verifyMeanNs / 1e3);
+            }
         }
     }
 }

@@ -49,6 +49,8 @@ class EvCliTest
         assertTrue(json.contains("\"committed\":20000"), json);
         assertTrue(json.contains("\"conservation\":true"), json);
         assertTrue(json.contains("\"replayOracle\":true"), json);
+        assertTrue(json.contains("\"replicas\":2") && json.contains("\"replicasAgree\":true"), json);
+        assertTrue(json.contains("\"journalRecovery\":true"), json);
         for (final String field : new String[] {"aborted", "throughputPerSec", "p50", "p99", "p999", "max",
             "batches", "phasesPerBatch", "stateDigest"})
         {
@@ -92,7 +94,7 @@ class EvCliTest
     {
         assertEquals(EvCli.EXIT_USAGE, EvCli.run("demo", "--workers", "0"));
         assertEquals(EvCli.EXIT_USAGE, EvCli.run("demo", "--mixer", "random"));
-        assertEquals(EvCli.EXIT_USAGE, EvCli.run("demo", "--replicas", "2"));
+        assertEquals(EvCli.EXIT_USAGE, EvCli.run("demo", "--replicas", "3"));
         assertEquals(EvCli.EXIT_USAGE, EvCli.run("demo", "--no-such-option"));
     }
 }

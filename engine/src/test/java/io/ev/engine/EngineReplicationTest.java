@@ -1,0 +1,117 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.engine;
+
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import io.ev.engine.apps.SmallBank;
+import io.ev.engine.apps.SmallBankLoader;
+import io.ev.engine.apps.SmallBankWorkload;
+import io.ev.pipeline.KeyConflictMixer;
+import io.ev.pipeline.PermissiveMixer;
+import io.ev.replication.AeronLink;
+import io.ev.replication.AeronTransport;
+import io.ev.store.StateStore;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A PRIMARY and a BACKUP engine in one process over Aeron IPC: every acknowledged batch was
+ * verified by both; the racy fee with the permissive mixer makes them diverge and the divergences
+ * are repaired; with the key mixer and the fee key declared there are none and the state equals the
+ * sequential replay of the primary's batches. A backup refuses submits.
+ */
+class EngineReplicationTest
+{
+    private static final int CUSTOMERS = 200;
+    private static final long SEED = 11;
+    private static final int CLIENT = 1;
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void shouldVerifyEveryBatchWithTheBackup(final boolean racy) throws Exception
+    {
+        final BatchRecorder recorder = new BatchRecorder();
+        try (AeronTransport transport = AeronTransport.launch(new AeronTransport.Context()
+                .aeronDir(dir.resolve("aeron")).termBufferLength(16 << 20));
+            AeronLink primaryLink = transport.newIpcLink(10, 11);
+            AeronLink backupLink = transport.newIpcLink(11, 10);
+            Engine backup = Engine.launch(context(racy).role(Engine.Role.BACKUP).link(backupLink));
+            Engine primary = Engine.launch(context(racy).role(Engine.Role.PRIMARY).link(primaryLink)
+                .commitListener(recorder)))
+        {
+            final FutureClient client = primary.newFutureClient(CLIENT);
+            final SmallBankWorkload workload = SmallBankWorkload.contended(CUSTOMERS, SEED, true);
+            final UnsafeBuffer payload = new UnsafeBuffer(new byte[256]);
+            final int requests = 5_000;
+            final CompletableFuture<?>[] replies = new CompletableFuture<?>[requests];
+            for (int i = 0; i < requests; i++)
+            {
+                final int length = workload.next(payload, 0);
+                replies[i] = client.submit(i, workload.typeId(), payload, 0, length);
+            }
+            CompletableFuture.allOf(replies).get(60, TimeUnit.SECONDS);
+            assertNull(primary.failure());
+            final long batches = primary.counters().batches();
+            await().atMost(30, TimeUnit.SECONDS).until(() -> backup.counters().batches() >= batches - 1);
+            final Engine.EngineCounters counters = primary.counters();
+            System.out.printf("EngineReplicationTest racy=%b: %d batches, %d divergences detected, %d repaired by " +
+                "re-execution, %d by transfer%n", racy, batches, counters.divergencesDetected(),
+                counters.repairedByReexecution(), counters.repairedByTransfer());
+            assertEquals(counters.divergencesDetected(),
+                counters.repairedByReexecution() + counters.repairedByTransfer());
+            if (racy)
+            {
+                assertTrue(counters.divergencesDetected() > 0, "the racy fee never diverged the replicas");
+            }
+            else
+            {
+                assertEquals(0, counters.divergencesDetected(), "the key mixer must prevent every race");
+                try (StateStore fresh = StateStore.open(SmallBank.storeContext(CUSTOMERS, 256).writers(3)))
+                {
+                    SmallBankLoader.load(fresh, fresh.newWriter(), CUSTOMERS, SEED);
+                    assertNull(recorder.replay(fresh, SmallBank.registerAll(new TransactionRegistry(), true, true),
+                        256));
+                    assertEquals(fresh.root(), primary.root());
+                }
+            }
+            assertEquals(Engine.REJECTED_NOT_PRIMARY, backup.submit(CLIENT, 1, SmallBank.BALANCE, payload, 0, 8));
+        }
+    }
+
+    @Test
+    void shouldRefuseReplicatedRolesWithoutALink()
+    {
+        assertThrows(IllegalArgumentException.class, () -> context(false).role(Engine.Role.PRIMARY).conclude());
+        assertThrows(IllegalArgumentException.class, () -> context(false).role(Engine.Role.BACKUP).conclude());
+    }
+
+    private static Engine.Context context(final boolean racy)
+    {
+        return new Engine.Context()
+            .store(SmallBank.storeContext(CUSTOMERS, 256))
+            .registry(SmallBank.registerAll(new TransactionRegistry(), true, !racy))
+            .workers(2)
+            .mixer(racy ? new PermissiveMixer() : new KeyConflictMixer(256))
+            .maxBatchRequests(256)
+            .initializer((store, writer) -> SmallBankLoader.load(store, writer, CUSTOMERS, SEED))
+            .closeTimeoutNs(TimeUnit.SECONDS.toNanos(30));
+    }
+}
