@@ -104,8 +104,19 @@ public final class CountersFile implements AutoCloseable
      */
     public static Path defaultPath()
     {
-        return defaultDirectory().resolve(
+        final Path path = defaultDirectory().resolve(
             "counters-" + ProcessHandle.current().pid() + "-" + ENGINES_LAUNCHED.incrementAndGet() + ".dat");
+        try
+        {
+            // the name holds this process's pid and a number unique in it: a file already there was left
+            // by a killed process that had the same pid, and would make the new engine fail to start
+            Files.deleteIfExists(path);
+        }
+        catch (final IOException ex)
+        {
+            throw new IllegalArgumentException("cannot remove the stale counters file " + path + ": " + ex);
+        }
+        return path;
     }
 
     /**

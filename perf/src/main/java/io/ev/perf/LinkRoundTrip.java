@@ -73,21 +73,9 @@ public final class LinkRoundTrip
      */
     public static void main(final String[] args)
     {
-        final Options options;
-        try
+        final Options options = ToolOptions.parseOrExit("bin/ev link", Options.usage(), Options::parse, args);
+        if (null == options)
         {
-            options = Options.parse(args);
-        }
-        catch (final IllegalArgumentException ex)
-        {
-            System.err.println("bin/ev link: " + ex.getMessage());
-            System.err.println(Options.usage());
-            System.exit(2);
-            return;
-        }
-        if (options.help)
-        {
-            System.out.println(Options.usage());
             return;
         }
         BenchmarkMain.requireJvmOptions();
@@ -431,11 +419,8 @@ public final class LinkRoundTrip
             out.printf(Locale.ROOT, "%n== summary: %s ==%n", transport);
             out.printf(Locale.ROOT, "round trips       %d measured in %.2f s, %.0f round trips/s%n",
                 latency.getTotalCount(), measuredSeconds, roundTripsPerSec);
-            out.printf(Locale.ROOT,
-                "round trip        p50 %.1f us, p90 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us, mean %.1f us%n",
-                latency.getValueAtPercentile(50) / 1e3, latency.getValueAtPercentile(90) / 1e3,
-                latency.getValueAtPercentile(99) / 1e3, latency.getValueAtPercentile(99.9) / 1e3,
-                latency.getMaxValue() / 1e3, latency.getMean() / 1e3);
+            out.printf(Locale.ROOT, "round trip        %s, mean %.1f us%n",
+                ToolOptions.percentilesUs(latency), latency.getMean() / 1e3);
             out.printf(Locale.ROOT, "transport errors  %d%n", transportErrors);
         }
 
@@ -455,7 +440,7 @@ public final class LinkRoundTrip
     /**
      * Command-line options; each error names the option and its allowed values.
      */
-    static final class Options
+    static final class Options extends ToolOptions
     {
         static final String IDLES = "backoff, yield or spin";
 
@@ -465,8 +450,6 @@ public final class LinkRoundTrip
         int size = 64;
         String idle = "backoff";
         String driverIdle;
-        boolean json;
-        boolean help;
 
         static String usage()
         {
@@ -485,31 +468,11 @@ public final class LinkRoundTrip
 
         static Options parse(final String[] args)
         {
-            final Options options = new Options();
-            for (int i = 0; i < args.length; i++)
-            {
-                final String arg = args[i];
-                if ("--json".equals(arg))
-                {
-                    options.json = true;
-                    continue;
-                }
-                if ("--help".equals(arg) || "-h".equals(arg))
-                {
-                    options.help = true;
-                    continue;
-                }
-                if (i + 1 >= args.length)
-                {
-                    throw new IllegalArgumentException("option " + arg + " needs a value (or is unknown)");
-                }
-                options.set(arg, args[++i]);
-            }
-            options.validate();
-            return options;
+            return parse(new Options(), args);
         }
 
-        private void set(final String option, final String value)
+        @Override
+        void set(final String option, final String value)
         {
             switch (option)
             {
@@ -536,19 +499,8 @@ public final class LinkRoundTrip
             }
         }
 
-        private static int parseInt(final String option, final String value)
-        {
-            try
-            {
-                return Integer.parseInt(value);
-            }
-            catch (final NumberFormatException ex)
-            {
-                throw new IllegalArgumentException(option + " " + value + " must be an integer", ex);
-            }
-        }
-
-        private void validate()
+        @Override
+        void validate()
         {
             require("udp".equals(transport) || "ipc".equals(transport) || "both".equals(transport),
                 "--transport " + transport + " must be udp, ipc or both");
@@ -590,14 +542,6 @@ public final class LinkRoundTrip
                     return BackoffIdleStrategy::new;
                 default:
                     throw new IllegalArgumentException("idle strategy " + name + " must be " + IDLES);
-            }
-        }
-
-        private static void require(final boolean valid, final String message)
-        {
-            if (!valid)
-            {
-                throw new IllegalArgumentException(message);
             }
         }
     }

@@ -56,21 +56,9 @@ public final class LoadGenerator
      */
     public static void main(final String[] args)
     {
-        final Options options;
-        try
+        final Options options = ToolOptions.parseOrExit("bin/ev load", Options.usage(), Options::parse, args);
+        if (null == options)
         {
-            options = Options.parse(args);
-        }
-        catch (final IllegalArgumentException ex)
-        {
-            System.err.println("bin/ev load: " + ex.getMessage());
-            System.err.println(Options.usage());
-            System.exit(2);
-            return;
-        }
-        if (options.help)
-        {
-            System.out.println(Options.usage());
             return;
         }
         BenchmarkMain.requireJvmOptions();
@@ -333,12 +321,8 @@ public final class LoadGenerator
                 lateSubmits);
             out.printf(Locale.ROOT, "rejected          %d (input ring full for the whole submit timeout)%n",
                 rejected);
-            out.printf(Locale.ROOT,
-                "latency (CO-corrected, scheduled to reply) p50 %.1f us, p90 %.1f us, p99 %.1f us, " +
-                "p99.9 %.1f us, max %.1f us%n",
-                latency.getValueAtPercentile(50) / 1e3, latency.getValueAtPercentile(90) / 1e3,
-                latency.getValueAtPercentile(99) / 1e3, latency.getValueAtPercentile(99.9) / 1e3,
-                latency.getMaxValue() / 1e3);
+            out.printf(Locale.ROOT, "latency (CO-corrected, scheduled to reply) %s%n",
+                ToolOptions.percentilesUs(latency));
             out.printf(Locale.ROOT, "batches           %d, %.2f phases per batch, %d aborted by the application%n",
                 batches, phasesPerBatch, aborted);
         }
@@ -371,7 +355,7 @@ public final class LoadGenerator
     /**
      * Command-line options; each error names the option and its allowed values.
      */
-    static final class Options
+    static final class Options extends ToolOptions
     {
         static final int RATE_FIXED = 0;
         static final int RATE_MAX = 1;
@@ -389,8 +373,6 @@ public final class LoadGenerator
         int maxBatchRequests = Engine.Context.MAX_BATCH_REQUESTS_DEFAULT;
         String profile = "uniform";
         String idle = "backoff";
-        boolean json;
-        boolean help;
 
         static String usage()
         {
@@ -410,31 +392,11 @@ public final class LoadGenerator
 
         static Options parse(final String[] args)
         {
-            final Options options = new Options();
-            for (int i = 0; i < args.length; i++)
-            {
-                final String arg = args[i];
-                if ("--json".equals(arg))
-                {
-                    options.json = true;
-                    continue;
-                }
-                if ("--help".equals(arg) || "-h".equals(arg))
-                {
-                    options.help = true;
-                    continue;
-                }
-                if (i + 1 >= args.length)
-                {
-                    throw new IllegalArgumentException("option " + arg + " needs a value (or is unknown)");
-                }
-                options.set(arg, args[++i]);
-            }
-            options.validate();
-            return options;
+            return parse(new Options(), args);
         }
 
-        private void set(final String option, final String value)
+        @Override
+        void set(final String option, final String value)
         {
             switch (option)
             {
@@ -496,19 +458,8 @@ public final class LoadGenerator
             }
         }
 
-        private static int parseInt(final String option, final String value)
-        {
-            try
-            {
-                return Integer.parseInt(value);
-            }
-            catch (final NumberFormatException ex)
-            {
-                throw new IllegalArgumentException(option + " " + value + " must be an integer", ex);
-            }
-        }
-
-        private void validate()
+        @Override
+        void validate()
         {
             require(RATE_FIXED != mode || (ratePerSec >= 1 && ratePerSec <= 1e8),
                 "--rate " + rateText + " must be in [1, 10^8] requests/s");
@@ -543,14 +494,6 @@ public final class LoadGenerator
                     return BusySpinIdleStrategy::new;
                 default:
                     return null;
-            }
-        }
-
-        private static void require(final boolean valid, final String message)
-        {
-            if (!valid)
-            {
-                throw new IllegalArgumentException(message);
             }
         }
     }
