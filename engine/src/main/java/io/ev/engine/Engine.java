@@ -23,6 +23,8 @@ import io.ev.pipeline.RequestRing;
 import io.ev.pipeline.SequentialExecutor;
 import io.ev.store.StateStore;
 import io.ev.store.StoreWriter;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
@@ -57,6 +59,8 @@ public final class Engine implements AutoCloseable
     public static final int REJECTED_CLOSED = RequestRing.CLOSED;
     /** Submit result: client id outside [0, maxClients) or without a registered listener. */
     public static final int REJECTED_UNKNOWN_CLIENT = 4;
+    private static final long VERIFY_LATENCY_MAX_NS = TimeUnit.MINUTES.toNanos(10);
+
     /** Submit result: this engine is a backup; submit to the primary. */
     public static final int REJECTED_NOT_PRIMARY = 5;
 
@@ -76,6 +80,7 @@ public final class Engine implements AutoCloseable
     private final EngineReplica replica;
     private final PrimaryReplicator primary;
     private final BackupReplicator backup;
+    private final Recorder verifyLatency = new Recorder(VERIFY_LATENCY_MAX_NS, 3);
     private volatile boolean closed;
 
     private Engine(final Context ctx)
@@ -250,6 +255,15 @@ public final class Engine implements AutoCloseable
     public EngineCounters counters()
     {
         return counters;
+    }
+
+    /**
+     * PRIMARY: the distribution of the time from shipping a batch to its verification, since the
+     * last call (HdrHistogram interval; allocates the histogram: not for the hot path).
+     */
+    public Histogram verifyLatencySinceLastCall()
+    {
+        return verifyLatency.getIntervalHistogram();
     }
 
     /**
@@ -552,7 +566,9 @@ public final class Engine implements AutoCloseable
             counters.repairedByReexecution.setOrdered(replication.repairedByReexecution());
             counters.repairedByTransfer.setOrdered(replication.repairedByTransfer());
             counters.rollbacks.setOrdered(replication.detected() + replication.repairedByTransfer());
-            counters.verifyNs.getAndAddOrdered(System.nanoTime() - startNs);
+            final long verifyNs = System.nanoTime() - startNs;
+            counters.verifyNs.getAndAddOrdered(verifyNs);
+            verifyLatency.recordValue(Math.min(Math.max(1, verifyNs), VERIFY_LATENCY_MAX_NS));
             return replica.batch();
         }
 

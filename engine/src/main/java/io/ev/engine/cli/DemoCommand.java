@@ -368,6 +368,9 @@ public final class DemoCommand implements Callable<Integer>
             summary.repairedByReexecution = counters.repairedByReexecution();
             summary.repairedByTransfer = counters.repairedByTransfer();
             summary.verifyMeanNs = batches == 0 ? 0 : counters.verifyNs() / batches;
+            final Histogram verify = primary.verifyLatencySinceLastCall();
+            summary.verifyP50Ns = verify.getValueAtPercentile(50);
+            summary.verifyP99Ns = verify.getValueAtPercentile(99);
             summary.replicasAgree = backup.counters().batches() >= batches && backup.root() == primary.root();
             summary.replicasDetail = String.format(Locale.ROOT, "backup committed %d of %d batches, digest %016x",
                 backup.counters().batches(), batches, backup.root());
@@ -406,6 +409,8 @@ public final class DemoCommand implements Callable<Integer>
         long repairedByReexecution;
         long repairedByTransfer;
         long verifyMeanNs;
+        long verifyP50Ns;
+        long verifyP99Ns;
 
         void counters(final Engine.EngineCounters counters)
         {
@@ -427,13 +432,14 @@ public final class DemoCommand implements Callable<Integer>
                     "\"replayOracle\":%b,\"journalRecovery\":%b},\"workers\":%d,\"mixer\":\"%s\"," +
                     "\"profile\":\"%s\",\"racyFee\":%b,\"replicas\":%d,\"seed\":%d,\"durability\":\"%s\"," +
                     "\"replicasAgree\":%b,\"divergences\":{\"detected\":%d,\"repairedByReexecution\":%d," +
-                    "\"repairedByTransfer\":%d},\"rollbacks\":%d,\"verifyLatencyNs\":{\"mean\":%d}}%n",
+                    "\"repairedByTransfer\":%d},\"rollbacks\":%d," +
+                    "\"verifyLatencyNs\":{\"p50\":%d,\"p99\":%d,\"mean\":%d}}%n",
                     committed, aborted, throughput, latency.getValueAtPercentile(50), latency.getValueAtPercentile(99),
                     latency.getValueAtPercentile(99.9), latency.getMaxValue(), batches, phasesPerBatch, stateDigest,
                     conservation, replayOracle, journalRecovery, options.workers, options.mixer, options.profile,
                     options.racyFee, options.replicas, options.seed, options.durability, replicasAgree,
                     divergencesDetected, repairedByReexecution, repairedByTransfer,
-                    divergencesDetected + repairedByTransfer, verifyMeanNs);
+                    divergencesDetected + repairedByTransfer, verifyP50Ns, verifyP99Ns, verifyMeanNs);
                 return;
             }
             out.printf(Locale.ROOT, "%n== summary ==%n");
@@ -452,8 +458,8 @@ public final class DemoCommand implements Callable<Integer>
             if (options.replicas > 1)
             {
                 out.printf(Locale.ROOT, "divergences       %d detected, %d repaired by re-execution, %d by transfer; " +
-                    "verify mean %.1f us a batch%n", divergencesDetected, repairedByReexecution, repairedByTransfer,
-                    verifyMeanNs / 1e3);
+                    "verify a batch: p50 %.1f us, p99 %.1f us%n", divergencesDetected, repairedByReexecution,
+                    repairedByTransfer, verifyP50Ns / 1e3, verifyP99Ns / 1e3);
             }
         }
     }
