@@ -398,8 +398,7 @@ public final class Engine implements AutoCloseable
         private final Batch batch;
         private final Mixer mixer;
         private final boolean sequential = ctx.workers() == 1;
-        private final FailedRequestIsolation isolation =
-            new FailedRequestIsolation(store, reader, ctx.maxBatchRequests());
+        private final BatchRunner runner = new BatchRunner(store, executor, reader, ctx.maxBatchRequests());
         private final Request request = new Request();
         private final UnsafeBuffer reply = new UnsafeBuffer(0, 0);
         private final BatchEncoder encoder = null != journal || null != primary ? new BatchEncoder() : null;
@@ -473,14 +472,11 @@ public final class Engine implements AutoCloseable
             }
             else
             {
-                store.begin(seq);
-                executor.execute(batch, ctx.registry());
-                final int reexecutions = isolation.isolate(batch, ctx.registry());
-                if (0 != reexecutions)
+                root = runner.executeAndSeal(batch, ctx.registry());
+                if (0 != runner.reexecutions())
                 {
-                    counters.rollbacks.getAndAddOrdered(reexecutions);
+                    counters.rollbacks.getAndAddOrdered(runner.reexecutions());
                 }
-                root = store.seal(seq);
                 store.commit(seq);
                 executed = batch;
             }

@@ -26,8 +26,7 @@ public final class EngineReplica implements ReplicaExecution
 {
     private final StateStore store;
     private final TransactionRegistry registry;
-    private final PhaseExecutor executor;
-    private final FailedRequestIsolation isolation;
+    private final BatchRunner parallel;
     private final SequentialReplay sequential;
     private final Batch batch;
     private final UnsafeBuffer replyView = new UnsafeBuffer(0, 0);
@@ -50,8 +49,7 @@ public final class EngineReplica implements ReplicaExecution
     {
         this.store = store;
         this.registry = registry;
-        this.executor = executor;
-        this.isolation = new FailedRequestIsolation(store, writer, maxBatchRequests);
+        this.parallel = new BatchRunner(store, executor, writer, maxBatchRequests);
         this.sequential = new SequentialReplay(store, writer, maxBatchRequests);
         this.batch = new Batch(maxBatchRequests, registry.maxPayloadBytes(), registry.maxReplyBytes());
     }
@@ -90,10 +88,7 @@ public final class EngineReplica implements ReplicaExecution
         else
         {
             batch.groupPhases();
-            store.begin(seq);
-            executor.execute(batch, registry);
-            isolation.isolate(batch, registry);
-            root = store.seal(seq);
+            root = parallel.executeAndSeal(batch, registry);
         }
         replyDigest = ReplyDigest.of(batch, replyView);
     }

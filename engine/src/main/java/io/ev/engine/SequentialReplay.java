@@ -17,8 +17,7 @@ import io.ev.store.StoreWriter;
 public final class SequentialReplay
 {
     private final StateStore store;
-    private final SequentialExecutor executor;
-    private final FailedRequestIsolation isolation;
+    private final BatchRunner runner;
 
     /**
      * @param store            the store to execute on.
@@ -28,8 +27,7 @@ public final class SequentialReplay
     public SequentialReplay(final StateStore store, final StoreWriter writer, final int maxBatchRequests)
     {
         this.store = store;
-        this.executor = new SequentialExecutor(writer);
-        this.isolation = new FailedRequestIsolation(store, writer, maxBatchRequests);
+        this.runner = new BatchRunner(store, new SequentialExecutor(writer), writer, maxBatchRequests);
     }
 
     /**
@@ -53,11 +51,7 @@ public final class SequentialReplay
      */
     public long executeAndSeal(final Batch batch, final RequestHandler handler)
     {
-        final long seq = batch.seq();
         batch.groupPhases();
-        store.begin(seq);
-        executor.execute(batch, handler);
-        isolation.isolate(batch, handler);
-        return store.seal(seq);
+        return runner.executeAndSeal(batch, handler);
     }
 }

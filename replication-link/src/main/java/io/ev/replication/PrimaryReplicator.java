@@ -6,7 +6,7 @@ package io.ev.replication;
 import io.ev.journal.BatchDecoder;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableDirectByteBuffer;
-import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.LongHashSet;
 import org.agrona.collections.LongArrayList;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -45,7 +45,7 @@ public final class PrimaryReplicator implements Link.MessageHandler
     private final ExpandableDirectByteBuffer lastSent = new ExpandableDirectByteBuffer(1 << 16);
     private final ExpandableDirectByteBuffer records = new ExpandableDirectByteBuffer(1 << 16);
     private final UnsafeBuffer entryView = new UnsafeBuffer(0, 0);
-    private final Long2LongHashMap keysToShip = new Long2LongHashMap(-1);
+    private final LongHashSet keysToShip = new LongHashSet();
     private final LongArrayList keyList = new LongArrayList();
     private final Counters counters = new Counters();
     private long[] keyArray = new long[1024];
@@ -249,9 +249,8 @@ public final class PrimaryReplicator implements Link.MessageHandler
 
     private void addKey(final long key)
     {
-        if (-1 == keysToShip.get(key))
+        if (keysToShip.add(key))
         {
-            keysToShip.put(key, keyList.size());
             keyList.addLong(key);
         }
     }
