@@ -13,6 +13,7 @@ import io.ev.journal.Journal;
 import io.ev.replication.BackupReplicator;
 import io.ev.replication.Link;
 import io.ev.replication.PrimaryReplicator;
+import io.ev.replication.ReplicationSettings;
 import io.ev.pipeline.Batch;
 import io.ev.pipeline.KeyConflictMixer;
 import io.ev.pipeline.Mixer;
@@ -78,8 +79,8 @@ public final class Engine implements AutoCloseable
     private final Recovery.Report recoveryReport;
     private final long requestBase;
     private final EngineReplica replica;
-    private final PrimaryReplicator primary;
-    private final BackupReplicator backup;
+    private volatile PrimaryReplicator primary;
+    private volatile BackupReplicator backup;
     private final Recorder verifyLatency = new Recorder(VERIFY_LATENCY_MAX_NS, 3);
     private volatile boolean closed;
 
@@ -109,9 +110,19 @@ public final class Engine implements AutoCloseable
                     .scheduleSeed(Role.BACKUP == ctx.role() && ctx.scheduleDiversity() ? 0x9E3779B97F4A7C15L : 0));
             this.replica = Role.STANDALONE == ctx.role() ? null :
                 new EngineReplica(store, reader, ctx.registry(), executor, ctx.maxBatchRequests());
-            this.primary = Role.PRIMARY == ctx.role() ?
-                new PrimaryReplicator(ctx.link(), replica, ctx.epoch(), ctx.retransmitNs()) : null;
-            this.backup = Role.BACKUP == ctx.role() ? new BackupReplicator(ctx.link(), replica, ctx.epoch()) : null;
+            if (null != replica)
+            {
+                replica.requestsInState(requestBase);
+                if (Role.BACKUP == ctx.role())
+                {
+                    replica.journalAsBackup(journal);
+                }
+            }
+            // both start unpaired: the backup says HELLO and the primary pairs or syncs it
+            this.primary = Role.PRIMARY == ctx.role() ? new PrimaryReplicator(ctx.link(), replica, ctx.epoch(),
+                ctx.replication(), PrimaryReplicator.Peer.LOST) : null;
+            this.backup = Role.BACKUP == ctx.role() ? new BackupReplicator(ctx.link(), replica, ctx.epoch(),
+                ctx.replication(), BackupReplicator.Phase.JOINING) : null;
         }
         catch (final RuntimeException ex)
         {
@@ -276,6 +287,61 @@ public final class Engine implements AutoCloseable
     }
 
     /**
+     * @return the role now: a backup becomes PRIMARY when it promotes itself.
+     */
+    public Role role()
+    {
+        return null != primary ? Role.PRIMARY : null != backup ? Role.BACKUP : Role.STANDALONE;
+    }
+
+    /**
+     * @return true when this replica and its peer hold the same state and verify batches together
+     * (always false for STANDALONE).
+     */
+    public boolean isPaired()
+    {
+        final PrimaryReplicator p = primary;
+        final BackupReplicator b = backup;
+        return null != p ? PrimaryReplicator.Peer.PAIRED == p.peer() :
+            null != b && BackupReplicator.Phase.PAIRED == b.phase();
+    }
+
+    /**
+     * Waits until {@link #isPaired()}, the engine failed, or {@code timeoutNs} passed.
+     *
+     * @return whether it is paired.
+     */
+    public boolean awaitPaired(final long timeoutNs)
+    {
+        final long deadlineNs = System.nanoTime() + timeoutNs;
+        final IdleStrategy idle = new BackoffIdleStrategy();
+        while (!isPaired() && null == batcher.failure && System.nanoTime() - deadlineNs < 0)
+        {
+            idle.idle();
+        }
+        return isPaired();
+    }
+
+    /**
+     * @return the replication epoch this replica is at (0 for STANDALONE).
+     */
+    public long epoch()
+    {
+        final PrimaryReplicator p = primary;
+        final BackupReplicator b = backup;
+        return null != p ? p.epoch() : null != b ? b.epoch() : 0;
+    }
+
+    /**
+     * @return requests executed into the committed state, recovered ones included (replicas: as
+     * counted by the replication protocol, transfers included).
+     */
+    public long requestsInState()
+    {
+        return null != replica ? replica.requestsInState() : requestBase + counters.committed();
+    }
+
+    /**
      * @return what recovery did at launch, or null when the engine started from the initializer
      * (no journal, or a new data directory).
      */
@@ -405,6 +471,7 @@ public final class Engine implements AutoCloseable
         private final IdleStrategy verifyIdle = ctx.idleStrategy().get();
         private long nextSeq;
         private long requestsSinceCheckpoint;
+        private long requestsAtLastCheckpoint;
         volatile boolean checkpointRequested;
         volatile long lastRoot;
         volatile Throwable failure;
@@ -428,19 +495,26 @@ public final class Engine implements AutoCloseable
             {
                 return backupWork();
             }
+            int work = 0;
+            if (null != primary)
+            {
+                work = primary.doWork(System.nanoTime());
+                if (null != primary.failure())
+                {
+                    throw new IllegalStateException("replication stopped: " + primary.failure());
+                }
+                publishReplicationCounters();
+                if (!primary.readyForBatch())
+                {
+                    return work; // a backup is copying this primary's state
+                }
+            }
             if (null != journal)
             {
-                if (journal.checkpoints().inProgress())
-                {
-                    if (journal.checkpoints().poll(store))
-                    {
-                        onCheckpointDone();
-                    }
-                    counters.checkpointsFailed.setOrdered(journal.checkpoints().failures());
-                }
+                pollCheckpoint();
                 if (checkpointDue())
                 {
-                    takeCheckpoint();
+                    takeCheckpoint(requestsInState());
                 }
             }
             final long seq = nextSeq;
@@ -448,7 +522,7 @@ public final class Engine implements AutoCloseable
             final int count = ring.drainTo(batch, ctx.maxBatchRequests());
             if (0 == count)
             {
-                return 0;
+                return work;
             }
             if (sequential)
             {
@@ -537,9 +611,9 @@ public final class Engine implements AutoCloseable
                     final long nowNs = System.nanoTime();
                     if (nowNs - startNs > ctx.verifyTimeoutNs())
                     {
-                        throw new IllegalStateException("the backup did not verify batch " + seq + " within " +
-                            ctx.verifyTimeoutNs() / 1_000_000 + " ms (setting verifyTimeoutNs); failover is not " +
-                            "implemented yet, so this primary stops");
+                        throw new IllegalStateException("batch " + seq + " was not committed within " +
+                            ctx.verifyTimeoutNs() / 1_000_000 + " ms (setting verifyTimeoutNs; a lost backup is " +
+                            "given up after peerTimeoutNs " + ctx.replication().peerTimeoutNs() / 1_000_000 + " ms)");
                     }
                     if (0 == primary.doWork(nowNs))
                     {
@@ -557,30 +631,73 @@ public final class Engine implements AutoCloseable
                 replyAll(seq, count, null != journal ? ReplyCodes.OUTCOME_UNKNOWN : ReplyCodes.UNAVAILABLE);
                 throw ex;
             }
-            final PrimaryReplicator.Counters replication = primary.counters();
-            counters.divergencesDetected.setOrdered(replication.detected());
-            counters.repairedByReexecution.setOrdered(replication.repairedByReexecution());
-            counters.repairedByTransfer.setOrdered(replication.repairedByTransfer());
-            counters.rollbacks.setOrdered(replication.detected() + replication.repairedByTransfer());
+            publishReplicationCounters();
             final long verifyNs = System.nanoTime() - startNs;
             counters.verifyNs.getAndAddOrdered(verifyNs);
             verifyLatency.recordValue(Math.min(Math.max(1, verifyNs), VERIFY_LATENCY_MAX_NS));
             return replica.batch();
         }
 
+        private void publishReplicationCounters()
+        {
+            final PrimaryReplicator.Counters replication = primary.counters();
+            counters.divergencesDetected.setOrdered(replication.detected());
+            counters.repairedByReexecution.setOrdered(replication.repairedByReexecution());
+            counters.repairedByTransfer.setOrdered(replication.repairedByTransfer());
+            counters.rollbacks.setOrdered(replication.detected() + replication.repairedByTransfer());
+            counters.committedAlone.setOrdered(replication.committedAlone());
+        }
+
         private int backupWork()
         {
-            final int work = backup.doWork();
+            final BackupReplicator b = backup;
+            final int work = b.doWork(System.nanoTime());
+            if (null != b.failure())
+            {
+                throw new IllegalStateException(b.failure());
+            }
             if (0 != work)
             {
                 lastRoot = store.root();
-                counters.batches.setOrdered(backup.counters().committed());
-                if (null != backup.failure())
+                counters.batches.setOrdered(b.counters().committed());
+            }
+            if (null != journal && -1 == b.openSeq() && BackupReplicator.Phase.PAIRED == b.phase())
+            {
+                pollCheckpoint();
+                final long requests = replica.requestsInState();
+                if (checkpointRequested || (ctx.checkpointIntervalRequests() > 0 &&
+                    requests - requestsAtLastCheckpoint >= ctx.checkpointIntervalRequests()))
                 {
-                    throw new IllegalStateException(backup.failure());
+                    requestsAtLastCheckpoint = requests;
+                    takeCheckpoint(requests);
                 }
             }
+            if (ctx.promoteOnPrimaryLoss() && b.primaryLost())
+            {
+                promote(b);
+                return work + 1;
+            }
             return work;
+        }
+
+        /**
+         * The primary fell silent: this backup becomes the primary of the next epoch, alone until the
+         * old primary rejoins as a backup, and starts accepting requests.
+         */
+        private void promote(final BackupReplicator b)
+        {
+            if (null != journal && journal.checkpoints().inProgress())
+            {
+                journal.checkpoints().abort(store);
+            }
+            final PrimaryReplicator promoted = b.promote();
+            replica.journalAsBackup(null); // the batcher journals from now on
+            nextSeq = store.lastCommittedSeq() + 1;
+            lastRoot = store.root();
+            requestsSinceCheckpoint = 0;
+            primary = promoted;
+            backup = null;
+            counters.promotions.incrementOrdered();
         }
 
         private void journalCommit(final Batch executed, final long seq, final int count, final long root)
@@ -616,7 +733,19 @@ public final class Engine implements AutoCloseable
                 (ctx.checkpointIntervalRequests() > 0 && requestsSinceCheckpoint >= ctx.checkpointIntervalRequests());
         }
 
-        private void takeCheckpoint()
+        private void pollCheckpoint()
+        {
+            if (journal.checkpoints().inProgress())
+            {
+                if (journal.checkpoints().poll(store))
+                {
+                    onCheckpointDone();
+                }
+                counters.checkpointsFailed.setOrdered(journal.checkpoints().failures());
+            }
+        }
+
+        private void takeCheckpoint(final long requests)
         {
             if (journal.checkpoints().inProgress())
             {
@@ -624,7 +753,6 @@ public final class Engine implements AutoCloseable
             }
             checkpointRequested = false;
             requestsSinceCheckpoint = 0;
-            final long requests = requestBase + counters.committed();
             if (CheckpointMode.PAUSE == ctx.checkpointMode())
             {
                 journal.checkpoints().take(store, requests);
@@ -782,7 +910,8 @@ public final class Engine implements AutoCloseable
         private CheckpointMode checkpointMode = CheckpointMode.CONCURRENT;
         private Link link;
         private long epoch = 1;
-        private long retransmitNs = RETRANSMIT_NS_DEFAULT;
+        private ReplicationSettings replication = new ReplicationSettings();
+        private boolean promoteOnPrimaryLoss = true;
         private long verifyTimeoutNs = VERIFY_TIMEOUT_NS_DEFAULT;
         private boolean scheduleDiversity = true;
         private long checkpointMaxCaptureBytes = CHECKPOINT_MAX_CAPTURE_BYTES_DEFAULT;
@@ -846,16 +975,49 @@ public final class Engine implements AutoCloseable
             return epoch;
         }
 
-        /** @param retransmitNs PRIMARY: re-send after this silence, in [100 us, 10 s]; default 20 ms. */
+        /** @param retransmitNs re-send after this silence, in [100 us, 10 s]; default 20 ms ({@link #replication}). */
         public Context retransmitNs(final long retransmitNs)
         {
-            this.retransmitNs = retransmitNs;
+            replication.retransmitNs(retransmitNs);
             return this;
         }
 
         public long retransmitNs()
         {
-            return retransmitNs;
+            return replication.retransmitNs();
+        }
+
+        /**
+         * @param replication PRIMARY and BACKUP: retransmission, heartbeats, the peer timeout that
+         *                    triggers failover, solo execution and sync chunking; see
+         *                    {@link ReplicationSettings}.
+         */
+        public Context replication(final ReplicationSettings replication)
+        {
+            this.replication = replication;
+            return this;
+        }
+
+        public ReplicationSettings replication()
+        {
+            return replication;
+        }
+
+        /**
+         * @param promoteOnPrimaryLoss BACKUP: promote to primary when the primary is silent for the
+         *                             peer timeout (default true); false leaves promotion to an operator
+         *                             who restarts this node as primary (a pair cannot tell a crash from a
+         *                             partition: docs/ARCHITECTURE.md, "Failover").
+         */
+        public Context promoteOnPrimaryLoss(final boolean promoteOnPrimaryLoss)
+        {
+            this.promoteOnPrimaryLoss = promoteOnPrimaryLoss;
+            return this;
+        }
+
+        public boolean promoteOnPrimaryLoss()
+        {
+            return promoteOnPrimaryLoss;
         }
 
         /**
@@ -1153,11 +1315,9 @@ public final class Engine implements AutoCloseable
                 closeTimeoutNs, "[0, 10 min]");
             require(null != role, "role", "STANDALONE, PRIMARY or BACKUP");
             require(Role.STANDALONE == role || null != link, "link", "set for role " + role);
-            require(Role.BACKUP != role || null == journal, "journal",
-                "unset for role BACKUP in this version (backup journaling arrives with catch-up)");
             require(epoch >= 1, "epoch", epoch, "[1, 2^63)");
-            require(retransmitNs >= TimeUnit.MICROSECONDS.toNanos(100) && retransmitNs <= TimeUnit.SECONDS.toNanos(10),
-                "retransmitNs", retransmitNs, "[100 us, 10 s]");
+            require(null != replication, "replication", "replication settings");
+            replication.conclude();
             require(verifyTimeoutNs >= TimeUnit.MILLISECONDS.toNanos(1) &&
                 verifyTimeoutNs <= TimeUnit.MINUTES.toNanos(10), "verifyTimeoutNs", verifyTimeoutNs, "[1 ms, 10 min]");
             require(checkpointIntervalRequests >= 0 && checkpointIntervalRequests <= 1L << 40,
@@ -1225,6 +1385,8 @@ public final class Engine implements AutoCloseable
         final AtomicCounter repairedByReexecution;
         final AtomicCounter repairedByTransfer;
         final AtomicCounter verifyNs;
+        final AtomicCounter committedAlone;
+        final AtomicCounter promotions;
 
         EngineCounters(final CountersManager manager)
         {
@@ -1251,6 +1413,8 @@ public final class Engine implements AutoCloseable
             repairedByReexecution = manager.newCounter("divergences repaired by sequential re-execution");
             repairedByTransfer = manager.newCounter("divergences repaired by record transfer");
             verifyNs = manager.newCounter("primary: ns from shipping to verified, summed");
+            committedAlone = manager.newCounter("primary: batches committed without a backup");
+            promotions = manager.newCounter("promotions of this backup to primary");
         }
 
         void onRejected(final int reason)
@@ -1358,6 +1522,18 @@ public final class Engine implements AutoCloseable
         public long verifyNs()
         {
             return verifyNs.get();
+        }
+
+        /** @return batches this primary committed without a backup (unverified). */
+        public long committedAlone()
+        {
+            return committedAlone.get();
+        }
+
+        /** @return 1 once this backup promoted itself to primary. */
+        public long promotions()
+        {
+            return promotions.get();
         }
     }
 }

@@ -5,6 +5,7 @@ package io.ev.engine;
 
 import io.ev.journal.BatchDecoder;
 import io.ev.journal.BatchEncoder;
+import io.ev.journal.Journal;
 import io.ev.pipeline.Batch;
 import io.ev.pipeline.PhaseExecutor;
 import io.ev.pipeline.Request;
@@ -13,6 +14,8 @@ import io.ev.store.StateStore;
 import io.ev.store.StoreWriter;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
+import org.agrona.collections.IntHashSet;
+import org.agrona.collections.LongArrayList;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -30,8 +33,15 @@ public final class EngineReplica implements ReplicaExecution
     private final SequentialReplay sequential;
     private final Batch batch;
     private final UnsafeBuffer replyView = new UnsafeBuffer(0, 0);
+    private final IntHashSet pageSet = new IntHashSet();
+    private final LongArrayList pageKeys = new LongArrayList();
+    private long[] keyArray = new long[1024];
+    private BatchEncoder journalEncoder;
+    private Journal journal;
+    private long lastJournaledSeq = StateStore.NULL_SEQ;
     private long root;
     private long replyDigest;
+    private long requestsInState;
 
     /**
      * @param store            the replica's store.
@@ -52,6 +62,28 @@ public final class EngineReplica implements ReplicaExecution
         this.parallel = new BatchRunner(store, executor, writer, maxBatchRequests);
         this.sequential = new SequentialReplay(store, writer, maxBatchRequests);
         this.batch = new Batch(maxBatchRequests, registry.maxPayloadBytes(), registry.maxReplyBytes());
+        this.root = store.root();
+    }
+
+    /**
+     * Backup role: journal what the replication protocol executes and commits (null: stop, e.g. on
+     * promotion, when the engine's batcher journals as a primary).
+     */
+    public void journalAsBackup(final Journal journal)
+    {
+        this.journal = journal;
+        if (null != journal && null == journalEncoder)
+        {
+            journalEncoder = new BatchEncoder();
+        }
+    }
+
+    /**
+     * @param requests requests executed into the current state (recovered count at start).
+     */
+    public void requestsInState(final long requests)
+    {
+        this.requestsInState = requests;
     }
 
     /**
@@ -74,6 +106,18 @@ public final class EngineReplica implements ReplicaExecution
 
     public void execute(final long seq, final BatchDecoder entry, final boolean sequentially)
     {
+        if (null != journal && seq != lastJournaledSeq)
+        {
+            journalEncoder.reset(seq);
+            while (entry.next())
+            {
+                journalEncoder.add(entry.clientId(), entry.requestId(), entry.type(), entry.phase(), entry.payload(), 0,
+                    entry.payload().capacity());
+            }
+            journal.append(journalEncoder);
+            lastJournaledSeq = seq;
+            entry.rewind();
+        }
         batch.reset(seq);
         while (entry.next())
         {
@@ -106,11 +150,17 @@ public final class EngineReplica implements ReplicaExecution
     public void rollback(final long seq)
     {
         store.rollback(seq);
+        root = store.root();
     }
 
     public void commit(final long seq)
     {
         store.commit(seq);
+        requestsInState += batch.count();
+        if (null != journal)
+        {
+            journal.appendCommit(seq, store.root(), replyDigest, batch.count());
+        }
     }
 
     public long lastCommittedSeq()
@@ -142,6 +192,73 @@ public final class EngineReplica implements ReplicaExecution
     {
         store.importRecords(seq, src, offset, length);
         root = store.seal(seq);
+    }
+
+    public int pageCount()
+    {
+        return store.pageCount();
+    }
+
+    public long pageDigest(final int page)
+    {
+        return store.pageDigest(page);
+    }
+
+    public int exportPages(final int[] pages, final int count, final MutableDirectBuffer dst, final int offset)
+    {
+        pageSet.clear();
+        for (int i = 0; i < count; i++)
+        {
+            pageSet.add(pages[i]);
+        }
+        pageKeys.clear();
+        store.keysInPages(pageSet, pageKeys);
+        final int keys = pageKeys.size();
+        if (keyArray.length < keys)
+        {
+            keyArray = new long[Math.max(keys, keyArray.length * 2)];
+        }
+        for (int i = 0; i < keys; i++)
+        {
+            keyArray[i] = pageKeys.getLong(i);
+        }
+        dst.checkLimit(offset + store.maxExportPagesLength(count, keys));
+        return store.exportPages(pages, count, keyArray, keys, dst, offset);
+    }
+
+    public void importPages(final DirectBuffer src, final int offset, final int length)
+    {
+        final long seq = store.lastCommittedSeq() + 1;
+        store.begin(seq);
+        try
+        {
+            store.importRecords(seq, src, offset, length);
+        }
+        catch (final RuntimeException ex)
+        {
+            store.rollback(seq);
+            throw ex;
+        }
+        root = store.seal(seq);
+        store.commit(seq);
+    }
+
+    public void adoptCommittedSeq(final long seq, final long requests)
+    {
+        store.adoptCommittedSeq(seq);
+        root = store.root();
+        requestsInState = requests;
+        if (null != journal)
+        {
+            // the transferred state is not the replay of this journal: recovery starts from here
+            journal.checkpoints().take(store, requests, false);
+            lastJournaledSeq = StateStore.NULL_SEQ;
+        }
+    }
+
+    public long requestsInState()
+    {
+        return requestsInState;
     }
 
     /**

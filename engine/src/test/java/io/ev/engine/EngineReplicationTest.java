@@ -57,6 +57,8 @@ class EngineReplicationTest
             Engine primary = Engine.launch(context(racy).role(Engine.Role.PRIMARY).link(primaryLink)
                 .commitListener(recorder)))
         {
+            assertTrue(primary.awaitPaired(TimeUnit.SECONDS.toNanos(30)), "the backup never paired");
+            await().atMost(30, TimeUnit.SECONDS).until(backup::isPaired);
             final FutureClient client = primary.newFutureClient(CLIENT);
             final SmallBankWorkload workload = SmallBankWorkload.contended(CUSTOMERS, SEED, true);
             final UnsafeBuffer payload = new UnsafeBuffer(new byte[256]);

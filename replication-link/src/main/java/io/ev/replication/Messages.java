@@ -17,14 +17,19 @@ import org.agrona.MutableDirectBuffer;
  * </pre>
  * Bodies, from offset {@link #HEADER_LENGTH}:
  * <pre>
- *  HELLO      node id (4) | role (4) | last committed seq (8) | root (8)
+ *  HELLO        role (4): 1 primary, 2 backup | page count (4) | last committed seq (8) | root (8) |
+ *               requests in state (8) | incarnation (8): a backup's random id, new at each start (a
+ *               primary's answer: its pairing count)
  *  BATCH      seq (8) | the journal's batch entry (header + body, journal format version 1)
  *  TOKEN      seq (8) | attempt (4) | reserved (4) | root (8) | reply digest (8)
  *  DECISION   seq (8) | attempt (4) | decision (4): 1 commit, 2 re-execute sequentially, 3 transfer
  *  KEYS       seq (8) | count (4) | reserved (4) | count x (key (8) | sender's digest of its page (8))
  *  RECORDS    seq (8) | a state-store repair frame (RecordsCodec, version 1)
- *  HEARTBEAT  sender's clock ns (8) | last committed seq (8)
+ *  HEARTBEAT  sender's clock ns (8) | last committed seq (8) | paired (4): 1 if the sender verifies
+ *             batches with the receiver, else 0 | pairing (4): the primary's pairing count
  *  CATCH_UP   first seq wanted (8)
+ *  SYNC_REQUEST seq (8) | first page (4) | count (4) | count x the requester's page digest (8)
+ *  SYNC_RECORDS seq (8) | first page (4) | end page (4) | a state-store repair frame of complete pages
  * </pre>
  * Encoding writes into a caller's buffer (zero allocation); {@link #check(DirectBuffer, int, int)}
  * validates a received message before any field is read, and names what is wrong.
@@ -34,7 +39,7 @@ public final class Messages
     /** "EV" little-endian: the schema of every EV replication message. */
     public static final short SCHEMA_ID = 0x5645;
     /** The protocol version this build speaks; a peer with any other is refused. */
-    public static final short VERSION = 1;
+    public static final short VERSION = 2;
 
     public static final short HELLO = 1;
     public static final short BATCH = 2;
@@ -44,6 +49,11 @@ public final class Messages
     public static final short RECORDS = 6;
     public static final short HEARTBEAT = 7;
     public static final short CATCH_UP = 8;
+    public static final short SYNC_REQUEST = 9;
+    public static final short SYNC_RECORDS = 10;
+
+    public static final int ROLE_PRIMARY = 1;
+    public static final int ROLE_BACKUP = 2;
 
     public static final int DECISION_COMMIT = 1;
     public static final int DECISION_REEXECUTE = 2;
@@ -57,13 +67,15 @@ public final class Messages
     /** Offset of the first body field. */
     public static final int BODY = HEADER_LENGTH;
 
-    public static final int HELLO_LENGTH = BODY + 24;
+    public static final int HELLO_LENGTH = BODY + 40;
     public static final int TOKEN_LENGTH = BODY + 32;
     public static final int DECISION_LENGTH = BODY + 16;
     public static final int KEYS_HEADER_LENGTH = BODY + 16;
     public static final int KEY_ENTRY_LENGTH = 16;
-    public static final int HEARTBEAT_LENGTH = BODY + 16;
+    public static final int HEARTBEAT_LENGTH = BODY + 24;
     public static final int CATCH_UP_LENGTH = BODY + 8;
+    public static final int SYNC_HEADER_LENGTH = BODY + 16;
+    public static final int SYNC_DIGEST_LENGTH = Long.BYTES;
     /** BATCH and RECORDS: seq, then the embedded frame. */
     public static final int FRAME_OFFSET = BODY + 8;
 
@@ -93,16 +105,20 @@ public final class Messages
         final MutableDirectBuffer buffer,
         final int offset,
         final long epoch,
-        final int nodeId,
         final int role,
+        final int pageCount,
         final long lastCommittedSeq,
-        final long root)
+        final long root,
+        final long requests,
+        final long incarnation)
     {
         final int body = header(buffer, offset, HELLO, epoch);
-        buffer.putInt(body, nodeId);
-        buffer.putInt(body + 4, role);
+        buffer.putInt(body, role);
+        buffer.putInt(body + 4, pageCount);
         buffer.putLong(body + 8, lastCommittedSeq);
         buffer.putLong(body + 16, root);
+        buffer.putLong(body + 24, requests);
+        buffer.putLong(body + 32, incarnation);
         return HELLO_LENGTH;
     }
 
@@ -144,11 +160,15 @@ public final class Messages
         final int offset,
         final long epoch,
         final long nowNs,
-        final long lastCommitted)
+        final long lastCommitted,
+        final boolean paired,
+        final int pairing)
     {
         final int body = header(buffer, offset, HEARTBEAT, epoch);
         buffer.putLong(body, nowNs);
         buffer.putLong(body + 8, lastCommitted);
+        buffer.putInt(body + 16, paired ? 1 : 0);
+        buffer.putInt(body + 20, pairing);
         return HEARTBEAT_LENGTH;
     }
 
@@ -157,6 +177,72 @@ public final class Messages
         final int body = header(buffer, offset, CATCH_UP, epoch);
         buffer.putLong(body, fromSeq);
         return CATCH_UP_LENGTH;
+    }
+
+    /**
+     * Writes a SYNC_REQUEST header; the caller then writes {@code count} digests with
+     * {@link #syncDigest}.
+     *
+     * @return the message length once the digests are written.
+     */
+    public static int syncRequest(
+        final MutableDirectBuffer buffer,
+        final int offset,
+        final long epoch,
+        final long seq,
+        final int firstPage,
+        final int count)
+    {
+        final int body = header(buffer, offset, SYNC_REQUEST, epoch);
+        buffer.putLong(body, seq);
+        buffer.putInt(body + 8, firstPage);
+        buffer.putInt(body + 12, count);
+        return SYNC_HEADER_LENGTH + count * SYNC_DIGEST_LENGTH;
+    }
+
+    public static void syncDigest(
+        final MutableDirectBuffer buffer, final int offset, final int index, final long pageDigest)
+    {
+        buffer.putLong(offset + SYNC_HEADER_LENGTH + index * SYNC_DIGEST_LENGTH, pageDigest);
+    }
+
+    /**
+     * Writes a SYNC_RECORDS header: the answer to a SYNC_REQUEST covering pages [firstPage,
+     * endPage); the caller writes the repair frame at {@link #SYNC_HEADER_LENGTH}.
+     *
+     * @return the message length once a frame of {@code frameLength} bytes is written.
+     */
+    public static int syncRecords(
+        final MutableDirectBuffer buffer,
+        final int offset,
+        final long epoch,
+        final long seq,
+        final int firstPage,
+        final int endPage,
+        final int frameLength)
+    {
+        final int body = header(buffer, offset, SYNC_RECORDS, epoch);
+        buffer.putLong(body, seq);
+        buffer.putInt(body + 8, firstPage);
+        buffer.putInt(body + 12, endPage);
+        return SYNC_HEADER_LENGTH + frameLength;
+    }
+
+    /** @return the first page of a SYNC_REQUEST or SYNC_RECORDS. */
+    public static int syncFirstPage(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getInt(offset + BODY + 8);
+    }
+
+    /** @return the digest count of a SYNC_REQUEST, or the end page of a SYNC_RECORDS. */
+    public static int syncCountOrEnd(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getInt(offset + BODY + 12);
+    }
+
+    public static long syncDigestAt(final DirectBuffer buffer, final int offset, final int index)
+    {
+        return buffer.getLong(offset + SYNC_HEADER_LENGTH + index * SYNC_DIGEST_LENGTH);
     }
 
     /**
@@ -240,12 +326,27 @@ public final class Messages
         return buffer.getInt(offset + BODY + 12);
     }
 
-    public static int helloNodeId(final DirectBuffer buffer, final int offset)
+    /** @return whether a HEARTBEAT's sender verifies batches with the receiver. */
+    public static boolean heartbeatPaired(final DirectBuffer buffer, final int offset)
+    {
+        return 1 == buffer.getInt(offset + BODY + 16);
+    }
+
+    /**
+     * @return the primary's pairing count in a HEARTBEAT: one that predates a backup's pairing is
+     * stale.
+     */
+    public static int heartbeatPairing(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getInt(offset + BODY + 20);
+    }
+
+    public static int helloRole(final DirectBuffer buffer, final int offset)
     {
         return buffer.getInt(offset + BODY);
     }
 
-    public static int helloRole(final DirectBuffer buffer, final int offset)
+    public static int helloPageCount(final DirectBuffer buffer, final int offset)
     {
         return buffer.getInt(offset + BODY + 4);
     }
@@ -259,6 +360,18 @@ public final class Messages
     public static long helloRoot(final DirectBuffer buffer, final int offset)
     {
         return buffer.getLong(offset + BODY + 16);
+    }
+
+    /** @return a backup's incarnation: tells a retransmitted HELLO from a restarted backup's. */
+    public static long helloIncarnation(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getLong(offset + BODY + 32);
+    }
+
+    /** @return the requests executed into the sender's state (a count kept for reports). */
+    public static long helloRequests(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getLong(offset + BODY + 24);
     }
 
     /** @return the sender's clock of a HEARTBEAT, or the first wanted seq of a CATCH_UP. */
@@ -323,6 +436,19 @@ public final class Messages
             case CATCH_UP:
                 expected = CATCH_UP_LENGTH;
                 break;
+            case SYNC_REQUEST:
+            {
+                if (length < SYNC_HEADER_LENGTH)
+                {
+                    return "SYNC_REQUEST message of " + length + " bytes is shorter than its header";
+                }
+                final long count = buffer.getInt(offset + BODY + 12);
+                return count < 0 || SYNC_HEADER_LENGTH + count * SYNC_DIGEST_LENGTH != length ?
+                    "SYNC_REQUEST message says " + count + " pages but is " + length + " bytes long" : null;
+            }
+            case SYNC_RECORDS:
+                return length < SYNC_HEADER_LENGTH ?
+                    "SYNC_RECORDS message of " + length + " bytes is shorter than its header" : null;
             case BATCH:
             case RECORDS:
                 return length < FRAME_OFFSET ? typeName(type) + " message of " + length + " bytes has no frame" : null;
@@ -366,6 +492,10 @@ public final class Messages
                 return "HEARTBEAT";
             case CATCH_UP:
                 return "CATCH_UP";
+            case SYNC_REQUEST:
+                return "SYNC_REQUEST";
+            case SYNC_RECORDS:
+                return "SYNC_RECORDS";
             default:
                 return "type " + type;
         }

@@ -21,7 +21,7 @@ public interface ReplicaExecution
      */
     void execute(long seq, BatchDecoder batch, boolean sequential);
 
-    /** @return the state root after the open batch (as sealed). */
+    /** @return the state root after the open batch (as sealed), or of the committed state when none is open. */
     long root();
 
     /** @return the digest of the open batch's replies in batch order. */
@@ -60,6 +60,37 @@ public interface ReplicaExecution
      * digests before anything is written) and seals again.
      */
     void importRecords(long seq, DirectBuffer src, int offset, int length);
+
+    /** @return the number of digest pages (both replicas must use the same). */
+    int pageCount();
+
+    /** @return the current digest of {@code page}. */
+    long pageDigest(int page);
+
+    /**
+     * Writes a repair frame of complete pages: every record this replica holds in
+     * {@code pages[0..count)} (ascending) with the pages' digests. No batch may be open. {@code dst}
+     * may grow (an expandable buffer).
+     *
+     * @return the frame's length.
+     */
+    int exportPages(int[] pages, int count, MutableDirectBuffer dst, int offset);
+
+    /**
+     * Rejoin: replaces this replica's records in the frame's pages with the frame's (verified
+     * against the sender's page digests before anything is written) and commits the change. No
+     * batch may be open.
+     */
+    void importPages(DirectBuffer src, int offset, int length);
+
+    /**
+     * Rejoin: after a complete transfer this replica's state is the peer's after batch {@code seq},
+     * into which {@code requests} requests were executed; the next batch is {@code seq + 1}.
+     */
+    void adoptCommittedSeq(long seq, long requests);
+
+    /** @return the requests executed into the committed state (carried by HELLO, for reports). */
+    long requestsInState();
 
     /**
      * Receives (key, page digest) pairs.

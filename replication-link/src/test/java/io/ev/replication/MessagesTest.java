@@ -25,14 +25,30 @@ class MessagesTest
     @Test
     void shouldRoundTripEveryMessage()
     {
-        int length = Messages.hello(buffer, OFFSET, 7, 2, 1, 41, 0xABCDL);
+        int length = Messages.hello(buffer, OFFSET, 7, Messages.ROLE_BACKUP, 1024, 41, 0xABCDL, 99, 0x5EEDL);
         assertNull(Messages.check(buffer, OFFSET, length));
         assertEquals(Messages.HELLO, Messages.type(buffer, OFFSET));
         assertEquals(7, Messages.epoch(buffer, OFFSET));
-        assertEquals(2, Messages.helloNodeId(buffer, OFFSET));
-        assertEquals(1, Messages.helloRole(buffer, OFFSET));
+        assertEquals(Messages.ROLE_BACKUP, Messages.helloRole(buffer, OFFSET));
+        assertEquals(1024, Messages.helloPageCount(buffer, OFFSET));
         assertEquals(41, Messages.lastCommittedSeq(buffer, OFFSET));
         assertEquals(0xABCDL, Messages.helloRoot(buffer, OFFSET));
+        assertEquals(99, Messages.helloRequests(buffer, OFFSET));
+        assertEquals(0x5EEDL, Messages.helloIncarnation(buffer, OFFSET));
+
+        length = Messages.syncRequest(buffer, OFFSET, 7, 41, 256, 2);
+        Messages.syncDigest(buffer, OFFSET, 0, 0x11L);
+        Messages.syncDigest(buffer, OFFSET, 1, 0x22L);
+        assertNull(Messages.check(buffer, OFFSET, length));
+        assertEquals(41, Messages.seq(buffer, OFFSET));
+        assertEquals(256, Messages.syncFirstPage(buffer, OFFSET));
+        assertEquals(2, Messages.syncCountOrEnd(buffer, OFFSET));
+        assertEquals(0x22L, Messages.syncDigestAt(buffer, OFFSET, 1));
+        assertNotNull(Messages.check(buffer, OFFSET, length - 1), "a digest cut short");
+
+        length = Messages.syncRecords(buffer, OFFSET, 7, 41, 256, 300, 5);
+        assertNull(Messages.check(buffer, OFFSET, length));
+        assertEquals(300, Messages.syncCountOrEnd(buffer, OFFSET));
 
         length = Messages.token(buffer, OFFSET, 7, 99, 1, 0x1234L, 0x5678L);
         assertNull(Messages.check(buffer, OFFSET, length));
@@ -46,7 +62,9 @@ class MessagesTest
         assertEquals(Messages.DECISION_TRANSFER, Messages.decision(buffer, OFFSET));
         assertEquals(2, Messages.attempt(buffer, OFFSET));
 
-        length = Messages.heartbeat(buffer, OFFSET, 8, 123_456, 98);
+        length = Messages.heartbeat(buffer, OFFSET, 8, 123_456, 98, true, 3);
+        assertEquals(3, Messages.heartbeatPairing(buffer, OFFSET));
+        assertTrue(Messages.heartbeatPaired(buffer, OFFSET));
         assertNull(Messages.check(buffer, OFFSET, length));
         assertEquals(123_456, Messages.firstLong(buffer, OFFSET));
         assertEquals(98, Messages.lastCommittedSeq(buffer, OFFSET));
@@ -78,10 +96,10 @@ class MessagesTest
     void shouldRefuseAnotherVersionOrSchemaNamingIt()
     {
         final int length = Messages.token(buffer, OFFSET, 1, 1, 0, 0, 0);
-        buffer.putShort(OFFSET + Messages.VERSION_OFFSET, (short)2);
+        buffer.putShort(OFFSET + Messages.VERSION_OFFSET, (short)1);
         final String version = Messages.check(buffer, OFFSET, length);
         assertNotNull(version);
-        assertTrue(version.contains("version 2") && version.contains("version 1"), version);
+        assertTrue(version.contains("version 1") && version.contains("version 2"), version);
 
         buffer.putShort(OFFSET + Messages.VERSION_OFFSET, Messages.VERSION);
         buffer.putShort(OFFSET + Messages.SCHEMA_ID_OFFSET, (short)0x1234);

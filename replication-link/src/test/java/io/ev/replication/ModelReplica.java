@@ -30,6 +30,8 @@ final class ModelReplica implements ReplicaExecution
     private final long raceAmount;
     private long openSeq = -1;
     private long lastCommittedSeq = -1;
+    private long requests;
+    private int openRequests;
     private long replyDigest;
     private long root;
     long races;
@@ -60,8 +62,10 @@ final class ModelReplica implements ReplicaExecution
         }
         openSeq = seq;
         replyDigest = 17;
+        openRequests = 0;
         while (batch.next())
         {
+            openRequests++;
             final DirectBuffer payload = batch.payload();
             final long key = payload.getLong(0);
             long delta = payload.getLong(8);
@@ -120,6 +124,7 @@ final class ModelReplica implements ReplicaExecution
         undo.clear();
         openSeq = -1;
         lastCommittedSeq = seq;
+        requests += openRequests;
     }
 
     private void check(final long seq)
@@ -146,7 +151,16 @@ final class ModelReplica implements ReplicaExecution
 
     public long pageDigestOf(final long key)
     {
-        final long page = Math.floorMod(key, PAGES);
+        return pageDigest(Math.floorMod(key, PAGES));
+    }
+
+    public int pageCount()
+    {
+        return PAGES;
+    }
+
+    public long pageDigest(final int page)
+    {
         long digest = 0;
         for (final Map.Entry<Long, Long> entry : values.entrySet())
         {
@@ -204,12 +218,137 @@ final class ModelReplica implements ReplicaExecution
         root = computeRoot();
     }
 
+    /** Frame: page count (4) | pages x (page (4) | digest (8)) | record count (4) | records x (key (8) | value (8)). */
+    public int exportPages(final int[] pages, final int count, final MutableDirectBuffer dst, final int offset)
+    {
+        if (openSeq != -1)
+        {
+            throw new IllegalStateException("exportPages with batch " + openSeq + " open");
+        }
+        int at = offset;
+        dst.putInt(at, count);
+        at += 4;
+        for (int i = 0; i < count; i++)
+        {
+            dst.putInt(at, pages[i]);
+            dst.putLong(at + 4, pageDigest(pages[i]));
+            at += 12;
+        }
+        final int countAt = at;
+        at += 4;
+        int records = 0;
+        for (int i = 0; i < count; i++)
+        {
+            for (final Map.Entry<Long, Long> entry : values.entrySet())
+            {
+                if (Math.floorMod(entry.getKey(), PAGES) == pages[i])
+                {
+                    dst.putLong(at, entry.getKey());
+                    dst.putLong(at + 8, entry.getValue());
+                    at += 16;
+                    records++;
+                }
+            }
+        }
+        dst.putInt(countAt, records);
+        return at - offset;
+    }
+
+    public void importPages(final DirectBuffer src, final int offset, final int length)
+    {
+        if (openSeq != -1)
+        {
+            throw new IllegalStateException("importPages with batch " + openSeq + " open");
+        }
+        final int pageCount = src.getInt(offset);
+        final Map<Integer, Long> expected = new HashMap<>();
+        int at = offset + 4;
+        for (int i = 0; i < pageCount; i++)
+        {
+            expected.put(src.getInt(at), src.getLong(at + 4));
+            at += 12;
+        }
+        final int records = src.getInt(at);
+        at += 4;
+        final Map<Long, Long> incoming = new HashMap<>();
+        for (int i = 0; i < records; i++)
+        {
+            incoming.put(src.getLong(at), src.getLong(at + 8));
+            at += 16;
+        }
+        if (at - offset != length)
+        {
+            throw new IllegalArgumentException("frame of " + length + " bytes holds " + (at - offset));
+        }
+        final Map<Long, Long> after = new HashMap<>(values);
+        after.keySet().removeIf(key -> expected.containsKey(Math.floorMod(key, PAGES)));
+        after.putAll(incoming);
+        for (final Map.Entry<Integer, Long> page : expected.entrySet())
+        {
+            long digest = 0;
+            for (final Map.Entry<Long, Long> entry : after.entrySet())
+            {
+                if (Math.floorMod(entry.getKey(), PAGES) == page.getKey())
+                {
+                    digest += mix(entry.getKey() * 0x9E3779B97F4A7C15L + entry.getValue());
+                }
+            }
+            if (digest != page.getValue())
+            {
+                throw new IllegalArgumentException("page " + page.getKey() + " would not match the sender's digest");
+            }
+        }
+        values.clear();
+        values.putAll(after);
+        root = computeRoot();
+    }
+
+    public long requestsInState()
+    {
+        return requests;
+    }
+
+    public void adoptCommittedSeq(final long seq, final long requests)
+    {
+        this.requests = requests;
+        if (openSeq != -1)
+        {
+            throw new IllegalStateException("adoptCommittedSeq with batch " + openSeq + " open");
+        }
+        lastCommittedSeq = seq;
+    }
+
+    /**
+     * @return this replica's committed state as it would be recovered from its journal after a
+     * crash (the open batch is lost), racing like this one.
+     */
+    ModelReplica restartedFromCommitted(final long seed)
+    {
+        final ModelReplica restarted = new ModelReplica(seed, raceProbability, sequentialRaceProbability, raceAmount);
+        restarted.values.putAll(values);
+        undo.forEach((key, old) ->
+        {
+            if (null == old)
+            {
+                restarted.values.remove(key);
+            }
+            else
+            {
+                restarted.values.put(key, old);
+            }
+        });
+        restarted.lastCommittedSeq = lastCommittedSeq;
+        restarted.requests = requests;
+        restarted.root = restarted.computeRoot();
+        return restarted;
+    }
+
     private long computeRoot()
     {
         long result = 0;
         for (int page = 0; page < PAGES; page++)
         {
-            result = result * 1_000_003 + pageDigestOf(page);
+            result = result * 1_000_003 + pageDigest(page);
         }
         return result;
     }

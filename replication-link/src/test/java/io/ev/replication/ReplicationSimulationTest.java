@@ -143,13 +143,13 @@ class ReplicationSimulationTest
         primary.begin(0, encoder.buffer(), 0, encoder.finish(), 0);
         final UnsafeBuffer message = new UnsafeBuffer(new byte[64]);
         final int length = Messages.token(message, 0, 1, 0, 0, 0, 0);
-        message.putShort(Messages.VERSION_OFFSET, (short)2);
+        message.putShort(Messages.VERSION_OFFSET, (short)1);
         assertTrue(network.endpoint("backup").offer(message, 0, length));
         network.advanceBy(10_000_000);
         primary.doWork(network.nowNs());
         assertEquals(PrimaryReplicator.State.FAILED, primary.state());
         assertNotNull(primary.failure());
-        assertTrue(primary.failure().contains("version 2"), primary.failure());
+        assertTrue(primary.failure().contains("version 1"), primary.failure());
     }
 
     @Test

@@ -18,6 +18,8 @@ import org.agrona.BufferUtil;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.IntArrayList;
+import org.agrona.collections.IntHashSet;
+import org.agrona.collections.LongArrayList;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import static io.ev.store.StateStoreException.Reason.BATCH_ORDER;
@@ -40,7 +42,10 @@ import static io.ev.store.StateStoreException.Reason.VALUE_TOO_LARGE;
  *       {@link #commit(long)} frees the oldest batch's undo, {@link #rollback(long)} undoes every
  *       batch >= seq newest-first. Up to {@code maxOpenBatches} may be open (pipelining);</li>
  *   <li>repair: {@link #diffPages}, {@link #exportRecords}, {@link #importRecords}; whole-store
- *       transfer with {@link #exportSnapshot(Path)} and {@link #importSnapshot(Path, long)}.</li>
+ *       transfer with {@link #exportSnapshot(Path)} and {@link #importSnapshot(Path, long)};
+ *       state transfer of the differing pages (a rejoining replica): {@link #keysInPages} and
+ *       {@link #exportPages} on the peer, {@link #importRecords} then {@link #adoptCommittedSeq}
+ *       on the receiver.</li>
  * </ul>
  * Threads: any number of {@link StoreWriter}s (one per thread) read and write concurrently;
  * batch control (begin/seal/commit/rollback/import/export/close) is called by one coordinator
@@ -79,6 +84,8 @@ public final class StateStore implements AutoCloseable
     private final StoreWriter[] writers;
     private final StoreWriter control;
     private ConcurrentSnapshot snapshot;
+    /** Keys by page for complete-page imports, built on the first; see {@link #pageIndex(boolean)}. */
+    private PageIndex pageIndex;
     private final AtomicInteger writersCreated = new AtomicInteger();
     private final StoreMetadata metadata;
     private final boolean openedClean;
@@ -510,15 +517,140 @@ public final class StateStore implements AutoCloseable
     }
 
     /**
-     * Imports a frame from {@link #exportRecords} into open batch {@code seq} (so it can be rolled
-     * back with the batch), after verifying that the result reproduces the sender's digest of every
-     * page the frame covers. On any failure the store is unchanged.
+     * Imports a frame from {@link #exportRecords} or {@link #exportPages} into open batch {@code seq}
+     * (so it can be rolled back with the batch), after verifying that the result reproduces the
+     * sender's digest of every page the frame covers. A frame of {@link #exportPages} ("complete
+     * pages") also deletes this store's keys in its pages that the frame does not hold, so that each
+     * of its pages then holds exactly the frame's records; its verification needs only the frame
+     * (a page digest is the sum of its records' hashes). The first such import scans the map once
+     * to index this store's keys by page; later ones reuse the index while it is current (checked
+     * per page against the page digest, rebuilt otherwise) until {@link #adoptCommittedSeq}.
+     * On any failure the store is unchanged.
      */
     public void importRecords(final long seq, final DirectBuffer src, final int offset, final int length)
     {
         checkOpen();
         checkWritable(seq);
         RecordsCodec.decodeAndApply(this, control, seq, src, offset, length);
+    }
+
+    /**
+     * Appends every committed key whose page is in {@code pages} to {@code out}, grouped by page in
+     * ascending page order, keys ascending within a page: one scan of the map and a counting sort.
+     * No batch may be open. Memory: 16 bytes per key found, transiently.
+     *
+     * @param pages pages in [0, {@link #pageCount()}).
+     * @param out   receives the keys (appended).
+     */
+    public void keysInPages(final IntHashSet pages, final LongArrayList out)
+    {
+        checkOpen();
+        checkNoOpenBatch("keysInPages");
+        for (final IntHashSet.IntIterator it = pages.iterator(); it.hasNext(); )
+        {
+            final int page = it.nextValue();
+            if (page < 0 || page >= pageCount)
+            {
+                throw new IllegalArgumentException("keysInPages: page " + page + " outside [0, " + pageCount + ")");
+            }
+        }
+        if (!pages.isEmpty())
+        {
+            PageIndex.build(this, pages, true, true).appendTo(out);
+        }
+    }
+
+    /**
+     * @return the maximum length of an {@link #exportPages} frame of {@code pageCount} pages and
+     * {@code keyCount} keys (IllegalArgumentException if that may exceed 2^31 - 1 bytes).
+     */
+    public int maxExportPagesLength(final int pageCount, final int keyCount)
+    {
+        return RecordsCodec.maxPagesLength(pageCount, keyCount, ctx.maxValueBytes());
+    }
+
+    /**
+     * Writes a "complete pages" frame (layout in docs/formats.md): exactly {@code pages[0, pageCount)},
+     * strictly ascending, each with this store's digest (pages without keys included), and the records
+     * of {@code keys[0, keyCount)}, which must be every key this store holds in those pages (as
+     * {@link #keysInPages} lists them; one frame may carry any subset of its pages with their keys).
+     * A receiver's {@link #importRecords} of it leaves exactly these records in those pages. No
+     * batch may be open: the frame is the state as of {@link #lastCommittedSeq()}.
+     * <p>
+     * {@code dst} must hold {@link #maxExportPagesLength(int, int)} bytes from {@code offset}, or
+     * grow ({@link MutableDirectBuffer#checkLimit(int)}: an expandable buffer grows as needed).
+     *
+     * @return the frame length.
+     * @throws IllegalArgumentException if the pages are not ascending, or a key is outside them or repeated.
+     * @throws StateStoreException      {@code DIGEST_MISMATCH} if the keys are not exactly the pages'
+     *                                  keys (their records do not sum to the page digests).
+     */
+    public int exportPages(
+        final int[] pages,
+        final int pageCount,
+        final long[] keys,
+        final int keyCount,
+        final MutableDirectBuffer dst,
+        final int offset)
+    {
+        checkOpen();
+        checkNoOpenBatch("exportPages");
+        return RecordsCodec.encodePages(this, control, pages, pageCount, keys, keyCount, dst, offset);
+    }
+
+    /**
+     * Ends a state transfer: sets the last committed batch to {@code seq}, any value >= -1 ({@link #NULL_SEQ}),
+     * lower or higher than now, because this store's state now equals the peer's state as of its
+     * batch {@code seq}; the next batch begun must be above it. No batch may be open and no
+     * snapshot in progress. Frees the page index of complete-page imports.
+     * <p>
+     * Records and pages carry the seq of the batch that last wrote them; a version above the last
+     * committed seq would keep a later batch of that seq from saving the record's pre-image, so
+     * versions above {@code seq} are lowered to {@code seq} (one scan of the map, only if some page
+     * was written by a batch above {@code seq}). Like {@link #commit}, the new seq reaches a
+     * persisted store's metadata at its next clean {@link #close()} (after an unclean close the
+     * store is restored from a checkpoint anyway) and a snapshot's header on its next export.
+     */
+    public void adoptCommittedSeq(final long seq)
+    {
+        checkOpen();
+        checkNoOpenBatch("adoptCommittedSeq");
+        if (seq < NULL_SEQ)
+        {
+            throw new StateStoreException(BATCH_ORDER, "adoptCommittedSeq(" + seq + "): seq must be >= " + NULL_SEQ);
+        }
+        if (null != snapshot)
+        {
+            throw new StateStoreException(BATCH_ORDER, "adoptCommittedSeq(" + seq + "): a snapshot of batch " +
+                snapshot.seq() + " is in progress; freeze or abort it first");
+        }
+        pageIndex = null;
+        if (newestPageVersion() > seq)
+        {
+            final LongArrayList keys = StoreScan.keysWrittenAfter(this, seq);
+            for (int i = 0, size = keys.size(); i < size; i++)
+            {
+                control.lowerVersion(keys.getLong(i), seq);
+            }
+            for (int index = 0, end = pageCount * PAGE_LENGTH; index < end; index += PAGE_LENGTH)
+            {
+                if (pages.getLong(index + PAGE_VERSION_OFFSET) - 1 > seq)
+                {
+                    pages.putLong(index + PAGE_VERSION_OFFSET, seq + 1);
+                }
+            }
+        }
+        lastCommittedSeq = seq;
+    }
+
+    private long newestPageVersion()
+    {
+        long newest = NULL_SEQ;
+        for (int index = 0, end = pageCount * PAGE_LENGTH; index < end; index += PAGE_LENGTH)
+        {
+            newest = Math.max(newest, pages.getLong(index + PAGE_VERSION_OFFSET) - 1);
+        }
+        return newest;
     }
 
     /**
@@ -569,6 +701,7 @@ public final class StateStore implements AutoCloseable
             throw new StateStoreException(BATCH_ORDER, "importSnapshot: a snapshot of batch " + snapshot.seq() +
                 " is in progress; abort it first");
         }
+        pageIndex = null;
         return SnapshotFile.read(this, control, file, expectedRoot);
     }
 
@@ -678,6 +811,7 @@ public final class StateStore implements AutoCloseable
         }
         abortSnapshot(); // the caller must have stopped a scan thread first
         closed = true;
+        pageIndex = null;
         try
         {
             if (null != metadata)
@@ -804,6 +938,20 @@ public final class StateStore implements AutoCloseable
         }
         dirtyCount.set(0);
         dirtyEpoch++;
+    }
+
+    /**
+     * The index of every key (tombstones included) by page, for complete-page imports: built by a
+     * scan on first use or when {@code rebuild}; the caller checks that it is current for a page.
+     */
+    PageIndex pageIndex(final boolean rebuild)
+    {
+        if (rebuild || null == pageIndex)
+        {
+            pageIndex = null;
+            pageIndex = PageIndex.build(this, null, false, false);
+        }
+        return pageIndex;
     }
 
     void restoreLastCommitted(final long seq)

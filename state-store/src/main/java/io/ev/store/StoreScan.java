@@ -4,6 +4,7 @@
 package io.ev.store;
 
 import net.openhft.chronicle.hash.Data;
+import org.agrona.collections.LongArrayList;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import static io.ev.store.RecordLayout.FLAGS_OFFSET;
@@ -15,7 +16,7 @@ import static io.ev.store.StateStoreException.Reason.CORRUPT_INPUT;
 
 /**
  * Rebuilds page digests, page versions and the entry count of a reopened persisted store with one
- * scan, checking every record's stored hash against its contents.
+ * scan, checking every record's stored hash against its contents; finds records by version.
  */
 final class StoreScan
 {
@@ -69,5 +70,26 @@ final class StoreScan
                 ": root " + Long.toHexString(store.root()) + " differs from the root at its last clean close " +
                 Long.toHexString(cleanRoot));
         }
+    }
+
+    /**
+     * @return the keys whose record version is above {@code seq}, in map order (one scan).
+     */
+    static LongArrayList keysWrittenAfter(final StateStore store, final long seq)
+    {
+        final UnsafeBuffer view = new UnsafeBuffer(0, 0);
+        final LongArrayList keys = new LongArrayList();
+        store.map().forEachEntry(entry ->
+        {
+            final Data<byte[]> value = entry.value();
+            final int length = (int)value.size();
+            view.wrap(value.bytes().addressForRead(value.offset()), length);
+            if (view.getLong(length - TRAILER_LENGTH + VERSION_OFFSET) > seq)
+            {
+                final Data<Long> keyData = entry.key();
+                keys.addLong(keyData.bytes().readLong(keyData.offset()));
+            }
+        });
+        return keys;
     }
 }

@@ -359,6 +359,34 @@ public final class StoreWriter
         return hash;
     }
 
+    /**
+     * Lowers the version of {@code key}'s record to {@code seq} if it is above (no batch open;
+     * {@link StateStore#adoptCommittedSeq(long)}). Contents and hash are unchanged.
+     */
+    void lowerVersion(final long key, final long seq)
+    {
+        scratch.putLong(SCRATCH_KEY_OFFSET, key);
+        try (ExternalMapQueryContext<Long, byte[], ?> context = store.queryContext(scratchStore))
+        {
+            context.updateLock().lock();
+            final MapEntry<Long, byte[]> entry = context.entry();
+            if (null == entry)
+            {
+                return;
+            }
+            final Data<byte[]> value = entry.value();
+            final int length = (int)value.size();
+            view.wrap(value.bytes().addressForRead(value.offset()), length);
+            final int trailer = length - TRAILER_LENGTH;
+            if (view.getLong(trailer + VERSION_OFFSET) > seq)
+            {
+                scratch.putBytes(SCRATCH_PAYLOAD_OFFSET, view, 0, length);
+                scratch.putLong(SCRATCH_PAYLOAD_OFFSET + trailer + VERSION_OFFSET, seq);
+                entry.doReplaceValue(context.wrapValueBytesAsData(scratchStore, SCRATCH_PAYLOAD_OFFSET, length));
+            }
+        }
+    }
+
     private long liveHash(final Data<byte[]> value)
     {
         final int length = (int)value.size();

@@ -130,6 +130,11 @@ public final class DemoCommand implements Callable<Integer>
         }
         try (Engine engine = Engine.launch(ctx))
         {
+            if (null != pair && !engine.awaitPaired(TimeUnit.SECONDS.toNanos(30)))
+            {
+                throw new IllegalStateException("the backup did not pair with the primary within 30 s" +
+                    (null != engine.failure() ? ": " + engine.failure().getMessage() : ""));
+            }
             engine.registerClient(CLIENT_ID, (clientId, requestId, type, batchSeq, reply, offset, length) ->
             {
                 latencies.recordValue(Math.max(1, System.nanoTime() - submitTimesNs[(int)requestId]));

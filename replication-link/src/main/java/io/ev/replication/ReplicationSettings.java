@@ -1,0 +1,132 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.replication;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Timing and sizing of the replication protocol, shared by {@link PrimaryReplicator} and
+ * {@link BackupReplicator}. Validated by {@link #conclude()}: each error names the setting, the
+ * value and the allowed range.
+ * <ul>
+ *   <li>{@code retransmitNs}: the side waiting for an answer re-sends after this silence;</li>
+ *   <li>{@code heartbeatNs}: an idle primary sends a heartbeat this often (the backup answers);</li>
+ *   <li>{@code peerTimeoutNs}: silence after which the peer is presumed crashed: the primary goes on
+ *   alone, the backup may promote itself. Must exceed several heartbeats and retransmits. A pair
+ *   cannot tell a crashed peer from a partition (docs/ARCHITECTURE.md, "Failover");</li>
+ *   <li>{@code soloSequential}: a primary without a backup executes each batch sequentially in batch
+ *   order (nothing to compare with, so it runs no race it could not detect); false runs phases in
+ *   parallel, unverified;</li>
+ *   <li>{@code maxSyncFrameBytes} and {@code syncPagesPerRequest}: the chunking of the page transfer
+ *   that brings a rejoining backup to the primary's state.</li>
+ * </ul>
+ */
+public final class ReplicationSettings
+{
+    private long retransmitNs = TimeUnit.MILLISECONDS.toNanos(20);
+    private long heartbeatNs = TimeUnit.MILLISECONDS.toNanos(100);
+    private long peerTimeoutNs = TimeUnit.SECONDS.toNanos(2);
+    private boolean soloSequential = true;
+    private int maxSyncFrameBytes = 8 << 20;
+    private int syncPagesPerRequest = 1 << 16;
+
+    public ReplicationSettings retransmitNs(final long retransmitNs)
+    {
+        this.retransmitNs = retransmitNs;
+        return this;
+    }
+
+    public long retransmitNs()
+    {
+        return retransmitNs;
+    }
+
+    public ReplicationSettings heartbeatNs(final long heartbeatNs)
+    {
+        this.heartbeatNs = heartbeatNs;
+        return this;
+    }
+
+    public long heartbeatNs()
+    {
+        return heartbeatNs;
+    }
+
+    public ReplicationSettings peerTimeoutNs(final long peerTimeoutNs)
+    {
+        this.peerTimeoutNs = peerTimeoutNs;
+        return this;
+    }
+
+    public long peerTimeoutNs()
+    {
+        return peerTimeoutNs;
+    }
+
+    public ReplicationSettings soloSequential(final boolean soloSequential)
+    {
+        this.soloSequential = soloSequential;
+        return this;
+    }
+
+    public boolean soloSequential()
+    {
+        return soloSequential;
+    }
+
+    public ReplicationSettings maxSyncFrameBytes(final int maxSyncFrameBytes)
+    {
+        this.maxSyncFrameBytes = maxSyncFrameBytes;
+        return this;
+    }
+
+    public int maxSyncFrameBytes()
+    {
+        return maxSyncFrameBytes;
+    }
+
+    public ReplicationSettings syncPagesPerRequest(final int syncPagesPerRequest)
+    {
+        this.syncPagesPerRequest = syncPagesPerRequest;
+        return this;
+    }
+
+    public int syncPagesPerRequest()
+    {
+        return syncPagesPerRequest;
+    }
+
+    /**
+     * Checks every setting.
+     *
+     * @return this.
+     * @throws IllegalArgumentException naming the first wrong setting.
+     */
+    public ReplicationSettings conclude()
+    {
+        check("retransmitNs", retransmitNs, TimeUnit.MICROSECONDS.toNanos(100), TimeUnit.SECONDS.toNanos(10));
+        check("heartbeatNs", heartbeatNs, TimeUnit.MICROSECONDS.toNanos(100), TimeUnit.SECONDS.toNanos(10));
+        check("peerTimeoutNs", peerTimeoutNs, 3 * Math.max(heartbeatNs, retransmitNs), TimeUnit.MINUTES.toNanos(10));
+        check("maxSyncFrameBytes", maxSyncFrameBytes, 1 << 16, Link.MAX_MESSAGE_LENGTH - Messages.SYNC_HEADER_LENGTH);
+        final long maxPages = (maxSyncFrameBytes - Messages.SYNC_HEADER_LENGTH) / Messages.SYNC_DIGEST_LENGTH;
+        check("syncPagesPerRequest", syncPagesPerRequest, 1, maxPages);
+        return this;
+    }
+
+    private static void check(final String name, final long value, final long min, final long max)
+    {
+        if (value < min || value > max)
+        {
+            throw new IllegalArgumentException("replication setting " + name + " = " + value + " outside [" + min +
+                ", " + max + "]");
+        }
+    }
+
+    public String toString()
+    {
+        return "ReplicationSettings{retransmitNs=" + retransmitNs + ", heartbeatNs=" + heartbeatNs +
+            ", peerTimeoutNs=" + peerTimeoutNs + ", soloSequential=" + soloSequential + ", maxSyncFrameBytes=" +
+            maxSyncFrameBytes + ", syncPagesPerRequest=" + syncPagesPerRequest + "}";
+    }
+}
