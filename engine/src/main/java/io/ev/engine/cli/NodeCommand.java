@@ -3,10 +3,17 @@
  */
 package io.ev.engine.cli;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Locale;
+import java.util.Properties;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -17,6 +24,10 @@ import io.ev.engine.apps.SmallBankOracle;
 import io.ev.engine.apps.SmallBankWorkload;
 import io.ev.journal.Durability;
 import io.ev.journal.Journal;
+import io.ev.replication.AeronTransport;
+import io.ev.replication.Link;
+import io.ev.replication.Messages;
+import io.ev.replication.ReplicationSettings;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -31,6 +42,14 @@ import picocli.CommandLine.Option;
  * paced at {@code --rate} per second) and prints {@code committed=<n>} whenever replies arrived
  * (at most every 100 ms): n requests are acknowledged, so they are in the journal with their
  * commit markers.
+ * <p>
+ * Replicated ({@code --role primary|backup --listen HOST:PORT --peer HOST:PORT}): the node runs one
+ * replica over Aeron UDP (embedded media driver under {@code <data>/aeron}). A backup (or a primary
+ * without {@code --drive}) runs until SIGTERM; a primary with {@code --drive} first waits for its
+ * backup to pair ({@code --await-backup-ms}). A backup promotes itself when the primary is silent for
+ * {@code --peer-timeout-ms}; a restarted node rejoins with {@code --role backup}. The node keeps
+ * {@code <data>/ev-node.status} current (role, epoch, paired, state digest, requests; about every
+ * 200 ms, layout in docs/formats.md) and reads its epoch back from it on restart.
  */
 @Command(name = "node", mixinStandardHelpOptions = true,
     description = "Run one engine node on a data directory (journal + checkpoints), optionally driving SmallBank.")
@@ -38,10 +57,30 @@ public final class NodeCommand implements Callable<Integer>
 {
     private static final int CLIENT_ID = 0;
     private static final long PROGRESS_INTERVAL_NS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long STATUS_INTERVAL_MS = 200;
+    private static final int TERM_BUFFER_LENGTH = 32 << 20;
+    static final String STATUS = "ev-node.status";
 
-    @Option(names = "--role", description = "standalone (primary | backup arrive with replication)",
+    @Option(names = "--role", description = "standalone | primary | backup (default ${DEFAULT-VALUE})",
         defaultValue = "standalone")
     String role;
+
+    @Option(names = "--listen", description = "primary/backup: HOST:PORT this replica receives on (UDP, loopback)")
+    String listen;
+
+    @Option(names = "--peer", description = "primary/backup: HOST:PORT the other replica receives on")
+    String peer;
+
+    @Option(names = "--peer-timeout-ms", description = "silence after which the peer is presumed crashed " +
+        "(default ${DEFAULT-VALUE})")
+    long peerTimeoutMs = 2_000;
+
+    @Option(names = "--heartbeat-ms", description = "idle heartbeat interval (default ${DEFAULT-VALUE})")
+    long heartbeatMs = 100;
+
+    @Option(names = "--await-backup-ms", description = "primary with --drive: wait this long for the backup to " +
+        "pair before driving, 0 = do not wait (default ${DEFAULT-VALUE})")
+    long awaitBackupMs = 30_000;
 
     @Option(names = "--data", required = true, description = "data directory (created if missing)")
     Path data;
@@ -85,6 +124,8 @@ public final class NodeCommand implements Callable<Integer>
     boolean json;
 
     private final UnsafeBuffer payload = new UnsafeBuffer(new byte[256]);
+    private final CountDownLatch stopRequested = new CountDownLatch(1);
+    private final CountDownLatch finished = new CountDownLatch(1);
 
     public Integer call()
     {
@@ -92,7 +133,55 @@ public final class NodeCommand implements Callable<Integer>
         final PrintStream out = System.out;
         final PrintStream progress = json ? System.err : System.out;
         final SmallBankNode node = node();
+        final Engine.Role engineRole = "primary".equals(role) ? Engine.Role.PRIMARY :
+            "backup".equals(role) ? Engine.Role.BACKUP : Engine.Role.STANDALONE;
+        final AeronTransport transport = Engine.Role.STANDALONE == engineRole ? null :
+            AeronTransport.launch(new AeronTransport.Context()
+                .aeronDir(data.resolve("aeron"))
+                .termBufferLength(TERM_BUFFER_LENGTH)
+                .listenEndpoint(listen)
+                .peerEndpoint(peer));
+        if (null == drive && Engine.Role.STANDALONE != engineRole)
+        {
+            // SIGTERM stops a serving replica cleanly: the engine is closed and the summary printed
+            // before the JVM exits (with the signal's status)
+            Runtime.getRuntime().addShutdownHook(new Thread(() ->
+            {
+                stopRequested.countDown();
+                try
+                {
+                    finished.await(60, TimeUnit.SECONDS);
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                }
+            }, "ev-node-stop"));
+        }
+        try
+        {
+            return run(node, engineRole, transport, out, progress);
+        }
+        finally
+        {
+            if (null != transport)
+            {
+                transport.close();
+            }
+            out.flush();
+            finished.countDown();
+        }
+    }
+
+    private Integer run(
+        final SmallBankNode node,
+        final Engine.Role engineRole,
+        final AeronTransport transport,
+        final PrintStream out,
+        final PrintStream progress)
+    {
         final long[] initialTotal = new long[1];
+        final Link link = null == transport ? null : transport.newLink();
         final Engine.Context ctx = new Engine.Context()
             .store(node.storeContext())
             .registry(node.registry())
@@ -104,7 +193,14 @@ public final class NodeCommand implements Callable<Integer>
             .journal(new Journal.Context().dir(data)
                 .durability("power-loss".equals(durability) ? Durability.POWER_LOSS : Durability.PROCESS_CRASH))
             .initializer((store, writer) -> initialTotal[0] = SmallBankLoader.load(store, writer, node.accounts,
-                node.seed));
+                node.seed))
+            .role(engineRole)
+            .link(link)
+            .epoch(Math.max(1, readStatusEpoch()))
+            .replication(new ReplicationSettings()
+                .heartbeatNs(TimeUnit.MILLISECONDS.toNanos(heartbeatMs))
+                .peerTimeoutNs(TimeUnit.MILLISECONDS.toNanos(peerTimeoutMs))
+                .maxSyncFrameBytes(TERM_BUFFER_LENGTH / 8 - Messages.SYNC_HEADER_LENGTH));
         final AtomicLong replied = new AtomicLong();
         final SmallBankOracle oracle = new SmallBankOracle(0);
         final long startNs = System.nanoTime();
@@ -124,10 +220,24 @@ public final class NodeCommand implements Callable<Integer>
             long submitted = 0;
             if ("smallbank".equals(drive))
             {
+                if (Engine.Role.PRIMARY == engineRole && awaitBackupMs > 0)
+                {
+                    awaitBackup(engine);
+                }
                 submitted = drive(engine, node, replied, progress);
             }
+            else if (Engine.Role.STANDALONE != engineRole)
+            {
+                serveUntilStopped(engine, progress);
+            }
+            writeStatus(engine, replied.get());
             final long total = SmallBankOracle.totalMoney(engine.reader(), node.accounts);
-            final boolean conservation = SmallBankOracle.conserves(totalAtStart, oracle.sumOfDeltasCents(), total);
+            // a replica's state also changes by batches it did not submit: conservation is checked by
+            // the driving primary (while it stayed primary and paired or alone from the start)
+            final boolean checked = Engine.Role.STANDALONE == engineRole ||
+                (null != drive && Engine.Role.PRIMARY == engine.role() && 0 == engine.counters().promotions());
+            final boolean conservation = !checked ||
+                SmallBankOracle.conserves(totalAtStart, oracle.sumOfDeltasCents(), total);
             final double seconds = (System.nanoTime() - startNs) / 1e9;
             final Engine.EngineCounters counters = engine.counters();
             if (json)
@@ -136,11 +246,14 @@ public final class NodeCommand implements Callable<Integer>
                     "\"throughputPerSec\":%.1f," +
                     "\"batches\":%d,\"checkpoints\":%d,\"checkpointMode\":\"%s\",\"checkpointMaxPauseUs\":%d," +
                     "\"checkpointLastDurationMs\":%d,\"checkpointsFailed\":%d,\"recovered\":%s," +
-                    "\"stateDigest\":\"%016x\",\"invariants\":{\"conservation\":%b}}%n",
+                    "\"role\":\"%s\",\"epoch\":%d,\"requestsInState\":%d,\"committedAlone\":%d," +
+                    "\"stateDigest\":\"%016x\",\"invariants\":{\"conservation\":%s}}%n",
                     replied.get(), submitted, seconds, replied.get() / seconds, counters.batches(),
                     counters.checkpoints(), checkpointMode, counters.checkpointMaxPauseUs(),
                     counters.checkpointLastDurationMs(), counters.checkpointsFailed(),
-                    null == recovery ? "null" : ReplayCommand.json(recovery), engine.root(), conservation);
+                    null == recovery ? "null" : ReplayCommand.json(recovery), engine.role(), engine.epoch(),
+                    engine.requestsInState(), counters.committedAlone(), engine.root(),
+                    checked ? Boolean.toString(conservation) : "null");
             }
             else
             {
@@ -152,11 +265,117 @@ public final class NodeCommand implements Callable<Integer>
                 out.printf(Locale.ROOT, "checkpoints       %d taken (%s), %d failed, max pause %.1f ms, last took " +
                     "%d ms%n", counters.checkpoints(), checkpointMode, counters.checkpointsFailed(),
                     counters.checkpointMaxPauseUs() / 1e3, counters.checkpointLastDurationMs());
+                if (Engine.Role.STANDALONE != engineRole)
+                {
+                    out.printf(Locale.ROOT, "replica           %s at epoch %d (started as %s), %d requests in state, " +
+                        "%d batches committed alone%n", engine.role(), engine.epoch(), role, engine.requestsInState(),
+                        counters.committedAlone());
+                }
                 out.printf(Locale.ROOT, "state digest      %016x%n", engine.root());
                 out.printf(Locale.ROOT, "conservation      %s (total at start %d + deltas %d vs %d)%n",
-                    conservation ? "ok" : "FAILED", totalAtStart, oracle.sumOfDeltasCents(), total);
+                    !checked ? "not checked (replica)" : conservation ? "ok" : "FAILED", totalAtStart,
+                    oracle.sumOfDeltasCents(), total);
             }
             return conservation ? 0 : EvCli.EXIT_INVARIANT_FAILED;
+        }
+    }
+
+    private void awaitBackup(final Engine engine)
+    {
+        if (!engine.awaitPaired(TimeUnit.MILLISECONDS.toNanos(awaitBackupMs)))
+        {
+            throw new IllegalStateException("no backup paired with this primary within " + awaitBackupMs + " ms " +
+                "(start `bin/ev node --role backup --listen " + peer + " --peer " + listen + " --data DIR`, or " +
+                "--await-backup-ms 0 to run alone)" +
+                (null == engine.failure() ? "" : ": " + engine.failure().getMessage()));
+        }
+        writeStatus(engine, 0);
+    }
+
+    /**
+     * Runs until SIGTERM (or the engine fails), keeping the status file current and printing a line
+     * when the role, epoch or pairing changes.
+     */
+    private void serveUntilStopped(final Engine engine, final PrintStream out)
+    {
+        String last = "";
+        try
+        {
+            while (null == engine.failure())
+            {
+                final String state = engine.role() + " epoch " + engine.epoch() + (engine.isPaired() ? " paired" :
+                    " unpaired");
+                if (!state.equals(last))
+                {
+                    out.printf(Locale.ROOT, "replica %s, %d requests in state, digest %016x%n", state,
+                        engine.requestsInState(), engine.root());
+                    out.flush();
+                    last = state;
+                }
+                writeStatus(engine, 0);
+                if (stopRequested.await(STATUS_INTERVAL_MS, TimeUnit.MILLISECONDS))
+                {
+                    break;
+                }
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        if (null != engine.failure())
+        {
+            throw new IllegalStateException("replica stopped: " + engine.failure().getMessage(), engine.failure());
+        }
+    }
+
+    /**
+     * Writes {@code <data>/ev-node.status} (a properties file, replaced atomically).
+     */
+    private void writeStatus(final Engine engine, final long acknowledged)
+    {
+        final Properties status = new Properties();
+        status.setProperty("role", engine.role().name());
+        status.setProperty("epoch", Long.toString(engine.epoch()));
+        status.setProperty("paired", Boolean.toString(engine.isPaired()));
+        status.setProperty("stateDigest", String.format(Locale.ROOT, "%016x", engine.root()));
+        status.setProperty("requestsInState", Long.toString(engine.requestsInState()));
+        status.setProperty("acknowledged", Long.toString(acknowledged));
+        status.setProperty("pid", Long.toString(ProcessHandle.current().pid()));
+        final Path tmp = data.resolve(STATUS + ".tmp");
+        try
+        {
+            try (OutputStream stream = Files.newOutputStream(tmp))
+            {
+                status.store(stream, "EV node status (bin/ev node keeps it current)");
+            }
+            Files.move(tmp, data.resolve(STATUS), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+        catch (final IOException ex)
+        {
+            throw new IllegalStateException("cannot write " + data.resolve(STATUS) + ": " + ex, ex);
+        }
+    }
+
+    /**
+     * @return the epoch the last run of this data directory reached (0 if none).
+     */
+    private long readStatusEpoch()
+    {
+        final Path file = data.resolve(STATUS);
+        if (!Files.isRegularFile(file))
+        {
+            return 0;
+        }
+        final Properties status = new Properties();
+        try (InputStream in = Files.newInputStream(file))
+        {
+            status.load(in);
+            return Long.parseLong(status.getProperty("epoch", "0"));
+        }
+        catch (final IOException | NumberFormatException ex)
+        {
+            throw new SmallBankNode.DataDirectoryException("cannot read the epoch from " + file + ": " + ex);
         }
     }
 
@@ -185,6 +404,7 @@ public final class NodeCommand implements Callable<Integer>
         final IdleStrategy idle = new BackoffIdleStrategy(1, 10, 1_000, 100_000);
         final long startNs = System.nanoTime();
         long nextProgressNs = startNs;
+        long nextStatusNs = startNs;
         long lastPrinted = -1;
         long submitted = 0;
         while (replied.get() < requests)
@@ -221,6 +441,11 @@ public final class NodeCommand implements Callable<Integer>
                     out.flush();
                     lastPrinted = committed;
                 }
+                if (!"standalone".equals(role) && nowNs - nextStatusNs >= 0)
+                {
+                    writeStatus(engine, committed);
+                    nextStatusNs = nowNs + TimeUnit.MILLISECONDS.toNanos(STATUS_INTERVAL_MS);
+                }
                 nextProgressNs = nowNs + PROGRESS_INTERVAL_NS;
             }
         }
@@ -229,7 +454,17 @@ public final class NodeCommand implements Callable<Integer>
 
     private void validate()
     {
-        require("standalone".equals(role), "--role " + role + ": only standalone until replication arrives (issue 5)");
+        require("standalone".equals(role) || "primary".equals(role) || "backup".equals(role),
+            "--role " + role + " must be standalone, primary or backup");
+        final boolean replicated = !"standalone".equals(role);
+        require(!replicated || (null != listen && null != peer), "--role " + role + " needs --listen HOST:PORT and " +
+            "--peer HOST:PORT");
+        require(replicated || (null == listen && null == peer), "--listen/--peer apply to --role primary|backup");
+        require(!"backup".equals(role) || null == drive, "--drive: a backup takes no requests (drive the primary)");
+        require(peerTimeoutMs >= 3 * heartbeatMs && peerTimeoutMs <= 600_000, "--peer-timeout-ms " + peerTimeoutMs +
+            " must be in [3 x --heartbeat-ms, 600000]");
+        require(heartbeatMs >= 1 && heartbeatMs <= 10_000, "--heartbeat-ms " + heartbeatMs + " must be in [1, 10000]");
+        require(awaitBackupMs >= 0, "--await-backup-ms " + awaitBackupMs + " must be >= 0");
         require(null == drive || "smallbank".equals(drive), "--drive " + drive + " must be smallbank");
         require(requests >= 0 && requests <= 1_000_000_000L, "--requests " + requests + " must be in [0, 10^9]");
         require(rate >= 0, "--rate " + rate + " must be >= 0");

@@ -125,7 +125,7 @@ class CrashRecoveryTest
      * Reads the child's output to its end, tracking the last {@code committed=} value; counts down
      * {@code reached} once it is at least {@code threshold} (threshold 0: at the first line).
      */
-    private static List<String> drain(
+    static List<String> drain(
         final InputStream in, final long threshold, final CountDownLatch reached, final AtomicLong last)
     {
         final List<String> lines = new ArrayList<>();
@@ -140,8 +140,16 @@ class CrashRecoveryTest
                 }
                 if (line.startsWith("committed="))
                 {
-                    final int end = line.indexOf(' ');
-                    last.set(Long.parseLong(line.substring("committed=".length(), end < 0 ? line.length() : end)));
+                    // the line of a killed child may be cut anywhere: read the digits there are
+                    int end = "committed=".length();
+                    while (end < line.length() && Character.isDigit(line.charAt(end)))
+                    {
+                        end++;
+                    }
+                    if (end > "committed=".length())
+                    {
+                        last.set(Math.max(last.get(), Long.parseLong(line.substring("committed=".length(), end))));
+                    }
                 }
                 if (null != reached && (0 == threshold || last.get() >= threshold))
                 {
@@ -195,8 +203,8 @@ class CrashRecoveryTest
             assertTrue(inState >= atLeast, context + ": recovered history holds " + inState +
                 " requests, the child acknowledged " + atLeast);
         }
-        final long oracleRoot = oracleRoot(node.registry(), node.storeContext(), seed, inState - restartRequests,
-            restartRequests);
+        final long oracleRoot = oracleRoot(node.registry(), node.storeContext(), ACCOUNTS, BATCH, seed,
+            inState - restartRequests, restartRequests);
         assertEquals(Long.toHexString(oracleRoot), Long.toHexString(recoveredRoot),
             context + ": recovered state differs from the first " + inState + " requests executed sequentially");
         return inState;
@@ -221,9 +229,11 @@ class CrashRecoveryTest
      * Executes the first {@code requests} of the seeded stream (then the first {@code again} of it
      * once more, for a restart) sequentially on a fresh store; checks conservation.
      */
-    private static long oracleRoot(
+    static long oracleRoot(
         final TransactionRegistry registry,
         final StateStore.Context storeContext,
+        final int accounts,
+        final int maxBatchRequests,
         final long seed,
         final long requests,
         final int again)
@@ -231,16 +241,16 @@ class CrashRecoveryTest
         try (StateStore store = StateStore.open(storeContext.writers(3)))
         {
             final StoreWriter writer = store.newWriter();
-            final long initial = SmallBankLoader.load(store, writer, ACCOUNTS, seed);
+            final long initial = SmallBankLoader.load(store, writer, accounts, seed);
             final SmallBankOracle oracle = new SmallBankOracle(initial);
-            final Batch batch = new Batch(BATCH, registry.maxPayloadBytes(), registry.maxReplyBytes());
-            final SequentialReplay replay = new SequentialReplay(store, writer, BATCH);
+            final Batch batch = new Batch(maxBatchRequests, registry.maxPayloadBytes(), registry.maxReplyBytes());
+            final SequentialReplay replay = new SequentialReplay(store, writer, maxBatchRequests);
             final UnsafeBuffer payload = new UnsafeBuffer(new byte[256]);
             final UnsafeBuffer reply = new UnsafeBuffer(0, 0);
             long seq = store.lastCommittedSeq() + 1;
             for (final long count : new long[] {requests, again})
             {
-                final SmallBankWorkload workload = SmallBankWorkload.uniform(ACCOUNTS, seed, false);
+                final SmallBankWorkload workload = SmallBankWorkload.uniform(accounts, seed, false);
                 for (long done = 0; done < count; seq++)
                 {
                     batch.reset(seq);
@@ -257,7 +267,7 @@ class CrashRecoveryTest
                     }
                 }
             }
-            oracle.checkConservation(writer, ACCOUNTS);
+            oracle.checkConservation(writer, accounts);
             return store.root();
         }
     }

@@ -1,0 +1,201 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.engine.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Failover with real processes: a primary and a backup {@code bin/ev node} JVM over Aeron UDP on
+ * loopback; the primary drives SmallBank and is killed with SIGKILL once it has acknowledged a
+ * seeded number of requests. The backup must promote itself (epoch 2) holding at least every
+ * acknowledged request, and its state must be the sequential execution of exactly the requests it
+ * holds (one client submits in order, so they are a prefix of the seeded stream). The old primary
+ * restarts on its data directory as a backup, recovers from its journal, rejoins and converges: same
+ * state digest and request count as the new primary. Both then stop cleanly on SIGTERM. The seed is
+ * printed; rerun with {@code -Dev.failover.process.seed=<seed>}.
+ */
+class FailoverProcessTest
+{
+    private static final int ACCOUNTS = 500;
+    private static final int BATCH = 64;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    @Timeout(value = 300, unit = TimeUnit.SECONDS)
+    void shouldPromoteTheBackupWhenThePrimaryIsKilledAndRejoinTheOldPrimary() throws Exception
+    {
+        final long seed = Long.getLong("ev.failover.process.seed", System.nanoTime());
+        final long killAfter = 2_000 + new SplittableRandom(seed).nextInt(20_000);
+        System.out.println("FailoverProcessTest seed " + seed + " (-Dev.failover.process.seed=" + seed +
+            "), kill after committed >= " + killAfter);
+        final String endpointA = "127.0.0.1:" + freeUdpPort();
+        final String endpointB = "127.0.0.1:" + freeUdpPort();
+        final Path dirA = tmp.resolve("a");
+        final Path dirB = tmp.resolve("b");
+        final List<Process> processes = new ArrayList<>();
+        try
+        {
+            final Process backup = start(processes, dirB, "backup", endpointB, endpointA, seed);
+            final Process primary = start(processes, dirA, "primary", endpointA, endpointB, seed,
+                "--drive", "smallbank", "--requests", "10000000", "--rate", "20000", "--window", "256");
+            final AtomicLong acknowledged = new AtomicLong();
+            final CountDownLatch reached = new CountDownLatch(1);
+            final List<String> primaryLines = new ArrayList<>();
+            final Thread reader = new Thread(() -> primaryLines.addAll(
+                CrashRecoveryTest.drain(primary.getInputStream(), killAfter, reached, acknowledged)));
+            reader.start();
+            assertTrue(reached.await(120, TimeUnit.SECONDS), "the primary never acknowledged " + killAfter + ": " +
+                primaryLines);
+            primary.destroyForcibly(); // SIGKILL
+            assertTrue(primary.waitFor(60, TimeUnit.SECONDS));
+            reader.join(TimeUnit.SECONDS.toMillis(60));
+            final long acked = acknowledged.get();
+
+            await().atMost(60, TimeUnit.SECONDS).until(() -> "PRIMARY".equals(status(dirB).getProperty("role")));
+            final Properties promoted = status(dirB);
+            assertEquals("2", promoted.getProperty("epoch"), "the promoted backup is at the next epoch");
+            final long inState = Long.parseLong(promoted.getProperty("requestsInState"));
+            assertTrue(inState >= acked, "the new primary holds " + inState + " requests, the old one acknowledged " +
+                acked);
+            final SmallBankNode node = SmallBankNode.read(dirB);
+            final long oracle = CrashRecoveryTest.oracleRoot(node.registry(), node.storeContext(), ACCOUNTS, BATCH,
+                seed, inState, 0);
+            assertEquals(String.format("%016x", oracle), promoted.getProperty("stateDigest"),
+                "the new primary's state is the sequential execution of the first " + inState + " requests");
+
+            final Process rejoined = start(processes, dirA, "backup", endpointA, endpointB, seed);
+            await().atMost(120, TimeUnit.SECONDS).until(() ->
+            {
+                final Properties a = status(dirA);
+                final Properties b = status(dirB);
+                return "BACKUP".equals(a.getProperty("role")) && "true".equals(a.getProperty("paired")) &&
+                    "true".equals(b.getProperty("paired")) && "2".equals(a.getProperty("epoch")) &&
+                    String.valueOf(b.getProperty("stateDigest")).equals(a.getProperty("stateDigest")) &&
+                    String.valueOf(b.getProperty("requestsInState")).equals(a.getProperty("requestsInState"));
+            });
+            System.out.println("FailoverProcessTest: acknowledged " + acked + ", new primary holds " + inState +
+                " requests; old primary rejoined with digest " + status(dirA).getProperty("stateDigest"));
+            for (final Process process : new Process[] {rejoined, backup})
+            {
+                process.destroy(); // SIGTERM: a clean stop, the summary printed, exit status 143 (the signal's)
+                assertTrue(process.waitFor(60, TimeUnit.SECONDS), "a replica did not stop on SIGTERM");
+                assertTrue(0 == process.exitValue() || 143 == process.exitValue(),
+                    "a replica failed (" + process.exitValue() + "): " + output(process));
+            }
+            final String logs = output(backup);
+            assertEquals(2, logs.split("== node summary ==", -1).length - 1,
+                "both stopped replicas printed their summary: " + logs);
+        }
+        finally
+        {
+            for (final Process process : processes)
+            {
+                process.destroyForcibly();
+            }
+        }
+    }
+
+    private static Process start(
+        final List<Process> processes,
+        final Path dir,
+        final String role,
+        final String listen,
+        final String peer,
+        final long seed,
+        final String... extra) throws IOException
+    {
+        final List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(CliTestSupport.jvmOptions());
+        command.add("-Xmx256m");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(EvCli.class.getName());
+        command.addAll(List.of("node", "--role", role, "--data", dir.toString(), "--listen", listen, "--peer", peer,
+            "--accounts", Integer.toString(ACCOUNTS), "--batch", Integer.toString(BATCH), "--seed",
+            Long.toString(seed), "--workers", "2", "--peer-timeout-ms", "2000"));
+        command.addAll(List.of(extra));
+        final ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        if (!"primary".equals(role) || 0 == extra.length)
+        {
+            builder.redirectOutput(dir.resolveSibling(dir.getFileName() + "-" + role + "-" + processes.size() +
+                ".log").toFile());
+        }
+        final Process process = builder.start();
+        processes.add(process);
+        return process;
+    }
+
+    private static Properties status(final Path dir)
+    {
+        final Properties status = new Properties();
+        final Path file = dir.resolve(NodeCommand.STATUS);
+        if (Files.isRegularFile(file))
+        {
+            try (InputStream in = Files.newInputStream(file))
+            {
+                status.load(in);
+            }
+            catch (final IOException ex)
+            {
+                // replaced while being read: the next poll reads the new one
+            }
+        }
+        return status;
+    }
+
+    private String output(final Process process)
+    {
+        try (java.util.stream.Stream<Path> logs = Files.list(tmp))
+        {
+            final StringBuilder text = new StringBuilder("pid " + process.pid() + "; logs: ");
+            logs.filter(file -> file.toString().endsWith(".log")).forEach(file ->
+            {
+                try
+                {
+                    text.append(file.getFileName()).append(": ").append(Files.readString(file)).append('\n');
+                }
+                catch (final IOException ex)
+                {
+                    text.append(file).append(": ").append(ex).append('\n');
+                }
+            });
+            return text.toString();
+        }
+        catch (final IOException ex)
+        {
+            return ex.toString();
+        }
+    }
+
+    private static int freeUdpPort() throws IOException
+    {
+        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
+        {
+            return socket.getLocalPort();
+        }
+    }
+}
