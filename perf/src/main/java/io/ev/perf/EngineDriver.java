@@ -38,6 +38,7 @@ final class EngineDriver implements AutoCloseable
     private final long[] initialTotalCents = new long[1];
     private final AtomicLong replied = new AtomicLong();
     private final ReplyListener observer;
+    private final BackupReplica backupReplica;
     private long submitted;
 
     /**
@@ -90,6 +91,25 @@ final class EngineDriver implements AutoCloseable
         final Supplier<IdleStrategy> idleStrategy,
         final Journal.Context journal)
     {
+        this(workers, maxBatchRequests, accounts, profile, observer, idleStrategy, journal, null);
+    }
+
+    /**
+     * As above; with a transport ("udp" or "ipc") the engine is a PRIMARY paired with a
+     * {@link BackupReplica} in this process before the constructor returns.
+     *
+     * @param replicaTransport null for a standalone engine.
+     */
+    EngineDriver(
+        final int workers,
+        final int maxBatchRequests,
+        final int accounts,
+        final String profile,
+        final ReplyListener observer,
+        final Supplier<IdleStrategy> idleStrategy,
+        final Journal.Context journal,
+        final String replicaTransport)
+    {
         this.requests = new SmallBankRequests(SmallBankRequests.DEFAULT_COUNT, accounts, profile);
         this.window = 2 * maxBatchRequests;
         this.accounts = accounts;
@@ -104,6 +124,12 @@ final class EngineDriver implements AutoCloseable
         {
             context.journal(journal);
         }
+        this.backupReplica = null == replicaTransport ? null :
+            new BackupReplica(replicaTransport, workers, maxBatchRequests, accounts, idleStrategy);
+        if (null != backupReplica)
+        {
+            context.role(Engine.Role.PRIMARY).link(backupReplica.primaryLink());
+        }
         this.engine = Engine.launch(context
             .store(SmallBank.storeContext(accounts, maxBatchRequests))
             .registry(registry)
@@ -112,6 +138,10 @@ final class EngineDriver implements AutoCloseable
             .initializer((store, writer) ->
                 initialTotalCents[0] = SmallBankLoader.load(store, writer, accounts, SmallBankRequests.SEED)));
         engine.registerClient(CLIENT_ID, this::onReply);
+        if (null != backupReplica)
+        {
+            backupReplica.awaitPaired(engine);
+        }
     }
 
     private void onReply(
@@ -262,5 +292,9 @@ final class EngineDriver implements AutoCloseable
     public void close()
     {
         engine.close();
+        if (null != backupReplica)
+        {
+            backupReplica.close();
+        }
     }
 }

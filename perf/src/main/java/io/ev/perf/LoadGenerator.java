@@ -85,7 +85,7 @@ public final class LoadGenerator
         final OpenLoopListener listener = new OpenLoopListener();
         try (EngineDriver driver =
             new EngineDriver(options.workers, options.maxBatchRequests, options.accounts, options.profile, null,
-                options.idleStrategy()))
+                options.idleStrategy(), null, 2 == options.replicas ? options.transport : null))
         {
             driver.engine().registerClient(OPEN_LOOP_CLIENT_ID, listener::onReply);
             final Result result = new Result();
@@ -331,10 +331,12 @@ public final class LoadGenerator
         {
             final StringBuilder json = new StringBuilder(512);
             json.append(String.format(Locale.ROOT,
-                "{\"workers\":%d,\"accounts\":%d,\"profile\":\"%s\",\"maxBatchRequests\":%d,\"rate\":\"%s\"," +
+                "{\"replicas\":%d,\"transport\":%s," +
+                "\"workers\":%d,\"accounts\":%d,\"profile\":\"%s\",\"maxBatchRequests\":%d,\"rate\":\"%s\"," +
                 "\"idle\":\"%s\",\"seconds\":%d,\"warmupSeconds\":%d,\"maxRatePerSec\":%s,\"offeredRatePerSec\":%.1f," +
                 "\"achievedPerSec\":%.1f,\"submitted\":%d,\"completed\":%d,\"lateSubmits\":%d,\"rejected\":%d," +
                 "\"batches\":%d,\"phasesPerBatch\":%.3f,\"aborted\":%d",
+                options.replicas, 2 == options.replicas ? "\"" + options.transport + "\"" : "null",
                 options.workers, options.accounts, options.profile, options.maxBatchRequests, options.rateText,
                 options.idle, options.seconds, options.warmupSeconds,
                 Double.isNaN(maxRatePerSec) ? "null" : String.format(Locale.ROOT, "%.1f", maxRatePerSec),
@@ -373,12 +375,15 @@ public final class LoadGenerator
         int maxBatchRequests = Engine.Context.MAX_BATCH_REQUESTS_DEFAULT;
         String profile = "uniform";
         String idle = "backoff";
+        int replicas = 1;
+        String transport = "udp";
 
         static String usage()
         {
             return "usage: bin/ev load [--rate R|max|P%] [--seconds S] [--warmup-seconds W] [--probe-seconds P]\n" +
                 "                   [--workers N] [--accounts N] [--batch N] [--profile uniform|contended]\n" +
-                "                   [--idle backoff|yield|busy-spin] [--json]\n" +
+                "                   [--idle backoff|yield|busy-spin] [--replicas 1|2] [--transport udp|ipc]\n" +
+                "                   [--json]\n" +
                 "  --rate R        offer R requests/s open-loop (CO-corrected latency); max: closed-loop\n" +
                 "                  maximum throughput; P%: probe the maximum, then offer P% of it (default 50%)\n" +
                 "  --seconds S     measured seconds (default 10); --warmup-seconds W before them (default 2)\n" +
@@ -387,6 +392,9 @@ public final class LoadGenerator
                 "  --accounts N    SmallBank customers (default 100000); --profile (default uniform)\n" +
                 "  --idle I        engine idle strategy: backoff (the engine default: spin, yield, park up to\n" +
                 "                  100 us), yield or busy-spin (default backoff)\n" +
+                "  --replicas 2    a primary + backup pair in this process (Execute-Verify; latency = until the\n" +
+                "                  batch is verified and committed), linked by --transport udp (loopback, one\n" +
+                "                  media driver per replica; default) or ipc (shared memory)\n" +
                 "  --json          summary as one JSON object on stdout (status lines go to stderr)";
         }
 
@@ -426,6 +434,12 @@ public final class LoadGenerator
                     break;
                 case "--idle":
                     idle = value;
+                    break;
+                case "--replicas":
+                    replicas = parseInt(option, value);
+                    break;
+                case "--transport":
+                    transport = value;
                     break;
                 default:
                     throw new IllegalArgumentException("unknown option " + option);
@@ -479,6 +493,9 @@ public final class LoadGenerator
                 "--profile " + profile + " must be uniform or contended");
             require("backoff".equals(idle) || "yield".equals(idle) || "busy-spin".equals(idle),
                 "--idle " + idle + " must be backoff, yield or busy-spin");
+            require(1 == replicas || 2 == replicas, "--replicas " + replicas + " must be 1 or 2");
+            require("udp".equals(transport) || "ipc".equals(transport),
+                "--transport " + transport + " must be udp or ipc");
         }
 
         /**

@@ -93,7 +93,7 @@ public final class PrimaryReplicator implements Link.MessageHandler
 
     /**
      * A primary already paired with a backup in the same state (both start from the same state),
-     * default settings but {@code retransmitNs}.
+     * default settings but {@code retransmitNs} (and a peer timeout of at least 3 of them).
      *
      * @param link         to the backup.
      * @param execution    this replica's state.
@@ -103,7 +103,8 @@ public final class PrimaryReplicator implements Link.MessageHandler
     public PrimaryReplicator(
         final Link link, final ReplicaExecution execution, final long epoch, final long retransmitNs)
     {
-        this(link, execution, epoch, new ReplicationSettings().retransmitNs(retransmitNs), Peer.PAIRED);
+        this(link, execution, epoch, new ReplicationSettings().retransmitNs(retransmitNs)
+            .peerTimeoutNs(Math.max(ReplicationSettings.PEER_TIMEOUT_NS_DEFAULT, 3 * retransmitNs)), Peer.PAIRED);
     }
 
     /**

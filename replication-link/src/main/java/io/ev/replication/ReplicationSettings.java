@@ -24,9 +24,13 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ReplicationSettings
 {
-    private long retransmitNs = TimeUnit.MILLISECONDS.toNanos(20);
-    private long heartbeatNs = TimeUnit.MILLISECONDS.toNanos(100);
-    private long peerTimeoutNs = TimeUnit.SECONDS.toNanos(2);
+    public static final long RETRANSMIT_NS_DEFAULT = TimeUnit.MILLISECONDS.toNanos(20);
+    public static final long HEARTBEAT_NS_DEFAULT = TimeUnit.MILLISECONDS.toNanos(100);
+    public static final long PEER_TIMEOUT_NS_DEFAULT = TimeUnit.SECONDS.toNanos(2);
+
+    private long retransmitNs = RETRANSMIT_NS_DEFAULT;
+    private long heartbeatNs = HEARTBEAT_NS_DEFAULT;
+    private long peerTimeoutNs = PEER_TIMEOUT_NS_DEFAULT;
     private boolean soloSequential = true;
     private int maxSyncFrameBytes = 8 << 20;
     private int syncPagesPerRequest = 1 << 16;
