@@ -126,6 +126,7 @@ public final class NodeCommand implements Callable<Integer>
     private final UnsafeBuffer payload = new UnsafeBuffer(new byte[256]);
     private final CountDownLatch stopRequested = new CountDownLatch(1);
     private final CountDownLatch finished = new CountDownLatch(1);
+    private double driveSeconds;
 
     public Integer call()
     {
@@ -243,12 +244,13 @@ public final class NodeCommand implements Callable<Integer>
             if (json)
             {
                 out.printf(Locale.ROOT, "{\"committed\":%d,\"submitted\":%d,\"seconds\":%.3f," +
-                    "\"throughputPerSec\":%.1f," +
+                    "\"throughputPerSec\":%.1f,\"driveSeconds\":%.3f,\"driveThroughputPerSec\":%.1f," +
                     "\"batches\":%d,\"checkpoints\":%d,\"checkpointMode\":\"%s\",\"checkpointMaxPauseUs\":%d," +
                     "\"checkpointLastDurationMs\":%d,\"checkpointsFailed\":%d,\"recovered\":%s," +
                     "\"role\":\"%s\",\"epoch\":%d,\"requestsInState\":%d,\"committedAlone\":%d," +
                     "\"stateDigest\":\"%016x\",\"invariants\":{\"conservation\":%s}}%n",
-                    replied.get(), submitted, seconds, replied.get() / seconds, counters.batches(),
+                    replied.get(), submitted, seconds, replied.get() / seconds, driveSeconds,
+                    driveSeconds > 0 ? replied.get() / driveSeconds : 0.0, counters.batches(),
                     counters.checkpoints(), checkpointMode, counters.checkpointMaxPauseUs(),
                     counters.checkpointLastDurationMs(), counters.checkpointsFailed(),
                     null == recovery ? "null" : ReplayCommand.json(recovery), engine.role(), engine.epoch(),
@@ -449,6 +451,7 @@ public final class NodeCommand implements Callable<Integer>
                 nextProgressNs = nowNs + PROGRESS_INTERVAL_NS;
             }
         }
+        driveSeconds = (System.nanoTime() - startNs) / 1e9;
         return submitted;
     }
 

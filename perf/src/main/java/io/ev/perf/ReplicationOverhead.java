@@ -1,0 +1,247 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.perf;
+
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code bin/ev overhead}: the throughput cost of replication with one core per replica. Each round
+ * runs, in alternating order, (a) a standalone {@code bin/ev node} pinned to core 0 and (b) a primary
+ * pinned to core 0 with its backup pinned to core 1, linked over Aeron UDP on loopback; both drive
+ * the same SmallBank requests (same seed, closed loop, one worker, journal on) and report the
+ * throughput of the drive phase. The ratio replicated / standalone is taken per round (the two runs
+ * of a round are next to each other in time, on a noisy host) and the median over rounds is the
+ * result. Pinning uses {@code taskset}; without it (or with fewer than 2 CPUs) the runs are unpinned
+ * and the summary says so. A status line per run, a summary, {@code --json}.
+ */
+public final class ReplicationOverhead
+{
+    private static final Pattern DRIVE_THROUGHPUT = Pattern.compile("\"driveThroughputPerSec\":([0-9.]+)");
+    private static final Pattern ALONE = Pattern.compile("\"committedAlone\":([0-9]+)");
+
+    private ReplicationOverhead()
+    {
+    }
+
+    public static void main(final String[] args) throws Exception
+    {
+        final Options options = ToolOptions.parseOrExit("bin/ev overhead", Options.usage(), Options::parse, args);
+        if (null == options)
+        {
+            return;
+        }
+        BenchmarkMain.requireJvmOptions();
+        final boolean pinned = Files.isExecutable(Path.of("/usr/bin/taskset")) &&
+            Runtime.getRuntime().availableProcessors() >= 2;
+        final java.io.PrintStream progress = options.json ? System.err : System.out;
+        final Path work = Files.createTempDirectory("ev-overhead");
+        final double[] standalone = new double[options.rounds];
+        final double[] replicated = new double[options.rounds];
+        final double[] ratios = new double[options.rounds];
+        try
+        {
+            for (int round = 0; round < options.rounds; round++)
+            {
+                final boolean standaloneFirst = round % 2 == 0;
+                for (int leg = 0; leg < 2; leg++)
+                {
+                    final boolean isStandalone = (leg == 0) == standaloneFirst;
+                    final Path dir = work.resolve((isStandalone ? "s" : "r") + round);
+                    final double throughput = isStandalone ?
+                        standalone(options, pinned, dir) : replicated(options, pinned, dir);
+                    (isStandalone ? standalone : replicated)[round] = throughput;
+                    progress.printf(Locale.ROOT, "round %d %-10s %.0f requests/s%n", round + 1,
+                        isStandalone ? "standalone" : "replicated", throughput);
+                    progress.flush();
+                }
+                ratios[round] = replicated[round] / standalone[round];
+                progress.printf(Locale.ROOT, "round %d ratio replicated/standalone %.3f%n", round + 1, ratios[round]);
+            }
+        }
+        finally
+        {
+            deleteRecursively(work);
+        }
+        final double median = median(ratios);
+        if (options.json)
+        {
+            System.out.printf(Locale.ROOT, "{\"rounds\":%d,\"requests\":%d,\"accounts\":%d,\"pinned\":%b," +
+                "\"standalonePerSec\":%s,\"replicatedPerSec\":%s,\"ratios\":%s,\"medianRatio\":%.4f}%n",
+                options.rounds, options.requests, options.accounts, pinned, Arrays.toString(standalone),
+                Arrays.toString(replicated), Arrays.toString(ratios), median);
+        }
+        else
+        {
+            System.out.printf(Locale.ROOT, "%n== summary ==%nreplicated / standalone throughput, %s, %d rounds: " +
+                "median %.3f (per round %s)%nstandalone median %.0f requests/s, replicated median %.0f requests/s%n",
+                pinned ? "one core per replica (taskset)" : "UNPINNED (no taskset or < 2 CPUs)", options.rounds,
+                median, Arrays.toString(ratios), median(standalone), median(replicated));
+        }
+    }
+
+    private static double standalone(final Options options, final boolean pinned, final Path dir) throws Exception
+    {
+        final Process process = node(options, pinned, "0", dir, "--role", "standalone", "--drive", "smallbank",
+            "--requests", Long.toString(options.requests), "--json");
+        return throughput(process, "standalone");
+    }
+
+    private static double replicated(final Options options, final boolean pinned, final Path dir) throws Exception
+    {
+        final String primaryEndpoint = "127.0.0.1:" + freeUdpPort();
+        final String backupEndpoint = "127.0.0.1:" + freeUdpPort();
+        final Process backup = node(options, pinned, "1", dir.resolve("backup"), "--role", "backup", "--listen",
+            backupEndpoint, "--peer", primaryEndpoint, "--peer-timeout-ms", "10000");
+        try
+        {
+            final Process primary = node(options, pinned, "0", dir.resolve("primary"), "--role", "primary", "--listen",
+                primaryEndpoint, "--peer", backupEndpoint, "--peer-timeout-ms", "10000", "--drive", "smallbank",
+                "--requests", Long.toString(options.requests), "--json");
+            return throughput(primary, "replicated primary");
+        }
+        finally
+        {
+            backup.destroy();
+            backup.waitFor(60, TimeUnit.SECONDS);
+            backup.destroyForcibly();
+        }
+    }
+
+    private static double throughput(final Process process, final String what) throws Exception
+    {
+        final String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!process.waitFor(30, TimeUnit.MINUTES) || 0 != process.exitValue())
+        {
+            throw new IllegalStateException(what + " node failed: " + output);
+        }
+        final Matcher alone = ALONE.matcher(output);
+        if (alone.find() && Long.parseLong(alone.group(1)) > 0)
+        {
+            throw new IllegalStateException(what + " lost its backup during the run (batches committed alone): " +
+                output);
+        }
+        final Matcher matcher = DRIVE_THROUGHPUT.matcher(output);
+        if (!matcher.find())
+        {
+            throw new IllegalStateException(what + " node printed no driveThroughputPerSec: " + output);
+        }
+        return Double.parseDouble(matcher.group(1));
+    }
+
+    private static Process node(
+        final Options options, final boolean pinned, final String cpu, final Path dir, final String... args)
+        throws IOException
+    {
+        final List<String> command = new ArrayList<>();
+        if (pinned)
+        {
+            command.addAll(List.of("/usr/bin/taskset", "-c", cpu));
+        }
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(BenchmarkMain.jvmOptions());
+        command.add("-Xmx2g");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add("io.ev.engine.cli.EvCli");
+        command.add("node");
+        command.addAll(List.of("--data", dir.toString(), "--accounts", Integer.toString(options.accounts),
+            "--workers", "1", "--seed", "42"));
+        command.addAll(List.of(args));
+        final ProcessBuilder builder = new ProcessBuilder(command);
+        builder.redirectError(ProcessBuilder.Redirect.DISCARD);
+        if (Arrays.asList(args).contains("backup"))
+        {
+            builder.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        }
+        return builder.start();
+    }
+
+    private static double median(final double[] values)
+    {
+        final double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        final int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    private static int freeUdpPort() throws IOException
+    {
+        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
+        {
+            return socket.getLocalPort();
+        }
+    }
+
+    private static void deleteRecursively(final Path root) throws IOException
+    {
+        try (java.util.stream.Stream<Path> paths = Files.walk(root))
+        {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        }
+    }
+
+    /**
+     * Command-line options.
+     */
+    static final class Options extends ToolOptions
+    {
+        int rounds = 5;
+        long requests = 1_000_000;
+        int accounts = 100_000;
+
+        static String usage()
+        {
+            return "usage: bin/ev overhead [--rounds R] [--requests N] [--accounts N] [--json]\n" +
+                "  --rounds R     standalone + replicated runs, alternating order (default 5)\n" +
+                "  --requests N   SmallBank requests per run (default 1000000)\n" +
+                "  --accounts N   SmallBank customers (default 100000)\n" +
+                "  --json         summary as one JSON object on stdout (status lines go to stderr)";
+        }
+
+        static Options parse(final String[] args)
+        {
+            return parse(new Options(), args);
+        }
+
+        @Override
+        void set(final String option, final String value)
+        {
+            switch (option)
+            {
+                case "--rounds":
+                    rounds = parseInt(option, value);
+                    break;
+                case "--requests":
+                    requests = parseInt(option, value);
+                    break;
+                case "--accounts":
+                    accounts = parseInt(option, value);
+                    break;
+                default:
+                    throw new IllegalArgumentException("unknown option " + option);
+            }
+        }
+
+        @Override
+        void validate()
+        {
+            require(rounds >= 1 && rounds <= 100, "--rounds " + rounds + " must be in [1, 100]");
+            require(requests >= 1_000 && requests <= 1_000_000_000, "--requests " + requests +
+                " must be in [1000, 10^9]");
+            require(accounts >= 2 && accounts <= 50_000_000, "--accounts " + accounts + " must be in [2, 5 x 10^7]");
+        }
+    }
+}
