@@ -467,7 +467,7 @@ public final class Engine implements AutoCloseable
         private final BatchRunner runner = new BatchRunner(store, executor, reader, ctx.maxBatchRequests());
         private final Request request = new Request();
         private final UnsafeBuffer reply = new UnsafeBuffer(0, 0);
-        private final BatchEncoder encoder = null != journal || null != primary ? new BatchEncoder() : null;
+        private final BatchEncoder encoder = null != journal || null != replica ? new BatchEncoder() : null;
         private final IdleStrategy verifyIdle = ctx.idleStrategy().get();
         private long nextSeq;
         private long requestsSinceCheckpoint;
