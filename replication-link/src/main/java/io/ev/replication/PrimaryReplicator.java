@@ -198,6 +198,12 @@ public final class PrimaryReplicator implements Link.MessageHandler
         execution.commit(seq);
         committedRoot = localRoot;
         lastSentLength = 0;
+        if (attempt >= 1)
+        {
+            // a divergence of this batch was detected before the backup was lost: what commits is this
+            // replica's sequential execution
+            counters.repairedByReexecution++;
+        }
         state = State.COMMITTED;
         counters.committed++;
         counters.committedAlone++;
