@@ -76,7 +76,8 @@ class EngineFailoverTest
 
             try (Engine rejoined = Engine.launch(context("a", Engine.Role.BACKUP, linkA)))
             {
-                assertEquals(journaled, rejoined.recoveryReport() != null, "the old primary recovered from its journal");
+                assertEquals(journaled, rejoined.recoveryReport() != null,
+                    "the old primary recovered from its journal");
                 assertTrue(b.awaitPaired(TimeUnit.SECONDS.toNanos(60)), "the old primary never rejoined");
                 assertEquals(b.root(), rejoined.root(), "page sync brought the old primary to the new state");
                 submitAll(b, workload, payload, 1_000);
