@@ -1,0 +1,649 @@
+/*
+ * EV engine: Execute-Verify replication of multi-core services.
+ */
+package io.ev.perf.cluster;
+
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+import io.ev.engine.ReplyCodes;
+import io.ev.engine.apps.SmallBankOracle;
+import io.ev.perf.BenchmarkMain;
+import org.HdrHistogram.Histogram;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.IdleStrategy;
+
+/**
+ * The Aeron Cluster baseline ({@code bin/ev cluster}, issue 6): SmallBank as a replicated state machine on a
+ * 3-member Aeron Cluster (1.51) in this JVM, on UDP loopback ({@link SmallBankCluster}), loaded like
+ * {@code bin/ev load} loads the engine: the same requests (the engine's {@code SmallBankWorkload}, seed 42, uniform
+ * or contended, 65,536 requests cycled), the same initial balances, the same open-loop method.
+ * <p>
+ * <b>Open loop.</b> Request i is scheduled at {@code t0 + i / rate}; the client thread offers it at
+ * {@code max(now, scheduled)} (again later if the ingress is back-pressured) and polls the egress in between,
+ * never waiting for replies. Latency = reply time - scheduled time (coordinated-omission corrected), in an
+ * HdrHistogram, for requests scheduled after the warm-up. A reply is the leader's, sent once the request is
+ * committed (appended to the log on a majority of the members' archives) and executed by the leader's service.
+ * Unlike {@code bin/ev load}, whose client yields, the client thread idles with the members' {@code --idle}
+ * strategy when it has nothing to do: on 2 vCPUs a yielding client keeps one core from the cluster's 13 other
+ * threads (at 2,000 requests/s with {@code sleep}: p50 4.3 ms with a yielding client, 1.7 ms with a sleeping one,
+ * on a busy 2-vCPU VM); a late wake-up is charged to the latency, as it must be.
+ * <p>
+ * <b>Rate.</b> {@code --rate R} offers R requests/s; {@code --rate max} runs closed-loop with {@code --window}
+ * requests outstanding and reports the throughput only; {@code --rate P%} first probes the closed-loop maximum for
+ * {@code --probe-seconds}, then offers P% of it open-loop.
+ * <p>
+ * <b>Checks</b> after the run: every request got one reply; every member executed every request; each member's
+ * total money equals the initial total plus the money deltas of all replies (WORKLOADS.md invariant 1, with the
+ * engine's {@link SmallBankOracle}); the three members' balances are identical (digest).
+ * <p>
+ * Output: a status line every second on stdout (stderr with {@code --json}); then a summary, with {@code --json}
+ * one JSON object on stdout. Exits with status 1 if a check failed.
+ */
+public final class ClusterBaseline
+{
+    /** How long the end of a phase waits for the last replies. */
+    static final long DRAIN_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
+    /** How long the start waits for the first election. */
+    static final long ELECTION_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(60);
+    /** How long the checks wait for the followers to execute every request. */
+    static final long CATCH_UP_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
+
+    private ClusterBaseline()
+    {
+    }
+
+    /**
+     * @param args see {@link Options#usage()}.
+     */
+    public static void main(final String[] args)
+    {
+        final Options options = Options.parseOrExit(args);
+        if (null == options)
+        {
+            return;
+        }
+        BenchmarkMain.requireJvmOptions();
+        final Result result = run(options);
+        if (options.json)
+        {
+            System.out.println(result.toJson(options));
+        }
+        else
+        {
+            result.print(System.out);
+        }
+        if (!result.checksPassed())
+        {
+            System.exit(1);
+        }
+    }
+
+    /**
+     * Starts the cluster and the client, runs the load the options describe, checks the members, closes all.
+     *
+     * @param options parsed options.
+     * @return the measurement.
+     */
+    static Result run(final Options options)
+    {
+        final PrintStream progress = options.json ? System.err : System.out;
+        final RequestStream requests =
+            new RequestStream(RequestStream.DEFAULT_COUNT, options.accounts, options.profile, RequestStream.SEED);
+        final Result result = new Result();
+        final long startNs = System.nanoTime();
+        try (SmallBankCluster cluster = new SmallBankCluster(options.accounts, RequestStream.SEED, options.idle,
+            System.err))
+        {
+            final Load load = new Load(cluster.service(0).ledger().initialTotalCents(),
+                SmallBankCluster.idleStrategy(options.idle).get());
+            final int leader = cluster.awaitLeader(ELECTION_TIMEOUT_NS);
+            try (ClusterClient client = new ClusterClient(cluster, requests, load::onReply))
+            {
+                result.startupMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+                progress.printf(Locale.ROOT,
+                    "aeron cluster: %d members on %s, leader member %d, client connected (%d attempt(s)) after " +
+                    "%.1f s, idle %s%n",
+                    SmallBankCluster.MEMBERS, SmallBankCluster.HOST, leader, client.connectAttempts(),
+                    result.startupMs / 1e3, options.idle);
+                if (Options.RATE_MAX == options.mode || Options.RATE_PERCENT == options.mode)
+                {
+                    final int seconds = Options.RATE_MAX == options.mode ? options.seconds : options.probeSeconds;
+                    result.maxRatePerSec = closedLoop(client, load, options, seconds, progress);
+                    drain(client, load);
+                }
+                if (Options.RATE_MAX == options.mode)
+                {
+                    result.offeredRatePerSec = result.maxRatePerSec;
+                    result.achievedPerSec = result.maxRatePerSec;
+                }
+                else
+                {
+                    result.offeredRatePerSec = Options.RATE_PERCENT == options.mode ?
+                        result.maxRatePerSec * options.ratePercent / 100.0 : options.ratePerSec;
+                    progress.printf(Locale.ROOT, "open loop at %.0f requests/s for %d s (+%d s warm-up)%n",
+                        result.offeredRatePerSec, options.seconds, options.warmupSeconds);
+                    openLoop(client, load, result, options, progress);
+                }
+                result.leader = client.leaderMemberId();
+            }
+            check(cluster, load, result);
+            result.componentErrors = cluster.errors();
+        }
+        return result;
+    }
+
+    /**
+     * Closed loop for warm-up + {@code seconds}: keeps {@code --window} requests outstanding.
+     *
+     * @return replies/s over the measured seconds.
+     */
+    private static double closedLoop(
+        final ClusterClient client, final Load load, final Options options, final int seconds,
+        final PrintStream progress)
+    {
+        final long warmupEndNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.warmupSeconds);
+        while (System.nanoTime() - warmupEndNs < 0)
+        {
+            closedLoopStep(client, load, options.window);
+        }
+        final long startNs = System.nanoTime();
+        final long endNs = startNs + TimeUnit.SECONDS.toNanos(seconds);
+        final long startReplied = load.replied;
+        long nextStatusNs = startNs + TimeUnit.SECONDS.toNanos(1);
+        long lastReplied = startReplied;
+        long lastStatusNs = startNs;
+        long nowNs = startNs;
+        while (nowNs - endNs < 0)
+        {
+            closedLoopStep(client, load, options.window);
+            nowNs = System.nanoTime();
+            if (nowNs - nextStatusNs >= 0)
+            {
+                progress.printf(Locale.ROOT, "closed loop: %.0f requests/s (window %d)%n",
+                    (load.replied - lastReplied) * 1e9 / (nowNs - lastStatusNs), options.window);
+                lastReplied = load.replied;
+                lastStatusNs = nowNs;
+                nextStatusNs = nowNs + TimeUnit.SECONDS.toNanos(1);
+            }
+        }
+        final double rate = (load.replied - startReplied) * 1e9 / (nowNs - startNs);
+        progress.printf(Locale.ROOT, "closed-loop maximum: %.0f requests/s over %.1f s%n", rate,
+            (nowNs - startNs) / 1e9);
+        return rate;
+    }
+
+    private static void closedLoopStep(final ClusterClient client, final Load load, final int window)
+    {
+        int work = 0;
+        while (load.sent - load.replied < window && client.offer(load.sent))
+        {
+            load.sent++;
+            work++;
+        }
+        work += client.poll();
+        load.idle.idle(work);
+    }
+
+    private static void openLoop(
+        final ClusterClient client, final Load load, final Result result, final Options options,
+        final PrintStream progress)
+    {
+        final double periodNs = 1e9 / result.offeredRatePerSec;
+        final long firstMeasured = (long)Math.ceil(options.warmupSeconds * result.offeredRatePerSec);
+        final long end = (long)Math.ceil((options.warmupSeconds + options.seconds) * result.offeredRatePerSec);
+        final long base = load.sent;
+        final long t0 = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1);
+        load.startOpenLoop(base, t0, periodNs, firstMeasured);
+        long nextStatusNs = t0 + TimeUnit.SECONDS.toNanos(1);
+        long lastStatusNs = t0;
+        long lastSubmitted = 0;
+        long lastReplied = load.replied;
+        long lateSubmits = 0;
+        long backPressured = 0;
+        long i = 0;
+        while (i < end)
+        {
+            final long scheduledNs = t0 + (long)(i * periodNs);
+            final long nowNs = System.nanoTime();
+            int work = 0;
+            if (nowNs - scheduledNs >= 0)
+            {
+                if (client.offer(base + i))
+                {
+                    if (nowNs - scheduledNs > periodNs && i >= firstMeasured)
+                    {
+                        lateSubmits++;
+                    }
+                    load.sent = base + i + 1;
+                    i++;
+                    work++;
+                }
+                else
+                {
+                    backPressured++;
+                }
+            }
+            work += client.poll();
+            load.idle.idle(work);
+            if (nowNs - nextStatusNs >= 0)
+            {
+                final double seconds = (nowNs - lastStatusNs) / 1e9;
+                progress.printf(Locale.ROOT,
+                    "t=%5.1fs offered=%.0f/s replied=%.0f/s p99=%.1fus max=%.1fus outstanding=%d%s%n",
+                    (nowNs - t0) / 1e9, (i - lastSubmitted) / seconds, (load.replied - lastReplied) / seconds,
+                    load.interval.getValueAtPercentile(99) / 1e3, load.interval.getMaxValue() / 1e3,
+                    load.sent - load.replied, i <= firstMeasured ? " (warm-up)" : "");
+                load.interval.reset();
+                lastSubmitted = i;
+                lastReplied = load.replied;
+                lastStatusNs = nowNs;
+                nextStatusNs = nowNs + TimeUnit.SECONDS.toNanos(1);
+            }
+        }
+        drain(client, load);
+        result.submitted = end - firstMeasured;
+        result.completed = load.measuredReplied;
+        result.lateSubmits = lateSubmits;
+        result.backPressured = backPressured;
+        result.latency = load.measured;
+        final long measureStartNs = t0 + (long)(firstMeasured * periodNs);
+        result.achievedPerSec = result.completed * 1e9 / Math.max(1, load.lastReplyNs - measureStartNs);
+    }
+
+    /**
+     * Polls until every request sent has its reply, or {@link #DRAIN_TIMEOUT_NS}.
+     */
+    private static void drain(final ClusterClient client, final Load load)
+    {
+        final long deadlineNs = System.nanoTime() + DRAIN_TIMEOUT_NS;
+        while (load.replied < load.sent && System.nanoTime() - deadlineNs < 0)
+        {
+            load.idle.idle(client.poll());
+        }
+    }
+
+    /**
+     * The checks of the class comment; the members are quiet once they executed every request.
+     */
+    private static void check(final SmallBankCluster cluster, final Load load, final Result result)
+    {
+        result.sent = load.sent;
+        result.replied = load.replied;
+        result.aborted = load.aborted;
+        result.failed = load.failed;
+        result.caughtUp = cluster.awaitApplied(load.sent, CATCH_UP_TIMEOUT_NS);
+        final long expectedTotal = load.oracle.expectedTotalCents();
+        result.expectedTotalCents = expectedTotal;
+        result.conserved = true;
+        result.membersAgree = true;
+        final long leaderDigest = cluster.service(Math.max(0, result.leader)).ledger().digest();
+        for (int m = 0; m < SmallBankCluster.MEMBERS; m++)
+        {
+            final SmallBankClusteredService service = cluster.service(m);
+            result.applied[m] = service.applied();
+            result.conserved &= service.ledger().totalMoneyCents() == expectedTotal;
+            result.membersAgree &= service.ledger().digest() == leaderDigest;
+            result.droppedReplies += service.droppedReplies();
+        }
+    }
+
+    /**
+     * The client side's bookkeeping; runs on the client thread only (offers and egress polls).
+     */
+    static final class Load
+    {
+        final Histogram measured = new Histogram(3);
+        final Histogram interval = new Histogram(3);
+        final SmallBankOracle oracle;
+        final IdleStrategy idle;
+        long sent;
+        long replied;
+        long measuredReplied;
+        long aborted;
+        long failed;
+        long lastReplyNs;
+        private long openLoopBase = Long.MAX_VALUE;
+        private long t0;
+        private double periodNs;
+        private long firstMeasured;
+
+        Load(final long initialTotalCents, final IdleStrategy idle)
+        {
+            this.oracle = new SmallBankOracle(initialTotalCents);
+            this.idle = idle;
+        }
+
+        void startOpenLoop(final long base, final long t0, final double periodNs, final long firstMeasured)
+        {
+            this.openLoopBase = base;
+            this.t0 = t0;
+            this.periodNs = periodNs;
+            this.firstMeasured = firstMeasured;
+        }
+
+        void onReply(final long requestId, final DirectBuffer buffer, final int offset, final int length)
+        {
+            final long nowNs = System.nanoTime();
+            replied++;
+            oracle.onCommittedReply(buffer, offset, length);
+            final int code = ReplyCodes.code(buffer, offset);
+            if (ReplyCodes.OK != code)
+            {
+                if (code < ReplyCodes.FIRST_APPLICATION_CODE)
+                {
+                    failed++;
+                }
+                else
+                {
+                    aborted++;
+                }
+            }
+            if (requestId >= openLoopBase)
+            {
+                final long i = requestId - openLoopBase;
+                final long latencyNs = Math.max(1, nowNs - (t0 + (long)(i * periodNs)));
+                interval.recordValue(latencyNs);
+                if (i >= firstMeasured)
+                {
+                    measured.recordValue(latencyNs);
+                    measuredReplied++;
+                    lastReplyNs = nowNs;
+                }
+            }
+        }
+    }
+
+    /**
+     * What a run measured and checked.
+     */
+    static final class Result
+    {
+        double maxRatePerSec = Double.NaN;
+        double offeredRatePerSec;
+        double achievedPerSec;
+        long startupMs;
+        int leader = -1;
+        long submitted;
+        long completed;
+        long lateSubmits;
+        long backPressured;
+        long sent;
+        long replied;
+        long aborted;
+        long failed;
+        long droppedReplies;
+        long componentErrors;
+        final long[] applied = new long[SmallBankCluster.MEMBERS];
+        long expectedTotalCents;
+        boolean caughtUp;
+        boolean conserved;
+        boolean membersAgree;
+        Histogram latency;
+
+        boolean checksPassed()
+        {
+            return replied == sent && 0 == failed && caughtUp && conserved && membersAgree;
+        }
+
+        void print(final PrintStream out)
+        {
+            out.printf(Locale.ROOT, "%n== summary (aeron cluster, %d members) ==%n", SmallBankCluster.MEMBERS);
+            if (!Double.isNaN(maxRatePerSec))
+            {
+                out.printf(Locale.ROOT, "closed-loop max   %.0f requests/s%n", maxRatePerSec);
+            }
+            if (null != latency)
+            {
+                out.printf(Locale.ROOT, "offered           %.0f requests/s (open loop)%n", offeredRatePerSec);
+                out.printf(Locale.ROOT, "achieved          %.0f requests/s, %d of %d measured requests replied%n",
+                    achievedPerSec, completed, submitted);
+                out.printf(Locale.ROOT,
+                    "submitted late    %d measured requests (more than one period after their scheduled time)%n",
+                    lateSubmits);
+                out.printf(Locale.ROOT, "back-pressured    %d ingress offers retried%n", backPressured);
+                out.printf(Locale.ROOT, "latency (CO-corrected, scheduled to reply) p50 %.1f us, p90 %.1f us, " +
+                    "p99 %.1f us, p99.9 %.1f us, max %.1f us%n",
+                    latency.getValueAtPercentile(50) / 1e3, latency.getValueAtPercentile(90) / 1e3,
+                    latency.getValueAtPercentile(99) / 1e3, latency.getValueAtPercentile(99.9) / 1e3,
+                    latency.getMaxValue() / 1e3);
+            }
+            out.printf(Locale.ROOT, "requests          %d sent, %d replied, %d aborted by the application, %d failed%n",
+                sent, replied, aborted, failed);
+            out.printf(Locale.ROOT, "members           executed %d / %d / %d, leader member %d, startup %.1f s%n",
+                applied[0], applied[1], applied[2], leader, startupMs / 1e3);
+            out.printf(Locale.ROOT, "checks            conservation %s (expected total %d cents), members %s%s%n",
+                conserved ? "ok" : "VIOLATED", expectedTotalCents, membersAgree ? "agree" : "DIFFER",
+                caughtUp ? "" : ", followers did NOT catch up");
+            if (0 != droppedReplies || 0 != componentErrors)
+            {
+                out.printf(Locale.ROOT, "warnings          %d replies dropped, %d component errors%n", droppedReplies,
+                    componentErrors);
+            }
+        }
+
+        String toJson(final Options options)
+        {
+            final StringBuilder json = new StringBuilder(512);
+            json.append(String.format(Locale.ROOT,
+                "{\"system\":\"aeron-cluster\",\"members\":%d,\"accounts\":%d,\"profile\":\"%s\",\"rate\":\"%s\"," +
+                "\"idle\":\"%s\",\"window\":%d,\"seconds\":%d,\"warmupSeconds\":%d,\"maxRatePerSec\":%s," +
+                "\"offeredRatePerSec\":%.1f,\"achievedPerSec\":%.1f,\"submitted\":%d,\"completed\":%d," +
+                "\"lateSubmits\":%d,\"backPressured\":%d,\"sent\":%d,\"replied\":%d,\"aborted\":%d,\"failed\":%d," +
+                "\"startupMs\":%d,\"leader\":%d,\"conserved\":%b,\"membersAgree\":%b,\"caughtUp\":%b," +
+                "\"droppedReplies\":%d,\"componentErrors\":%d",
+                SmallBankCluster.MEMBERS, options.accounts, options.profile, options.rateText, options.idle,
+                options.window, options.seconds, options.warmupSeconds,
+                Double.isNaN(maxRatePerSec) ? "null" : String.format(Locale.ROOT, "%.1f", maxRatePerSec),
+                offeredRatePerSec, achievedPerSec, submitted, completed, lateSubmits, backPressured, sent, replied,
+                aborted, failed, startupMs, leader, conserved, membersAgree, caughtUp, droppedReplies,
+                componentErrors));
+            if (null != latency)
+            {
+                json.append(String.format(Locale.ROOT,
+                    ",\"latencyNs\":{\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d,\"max\":%d,\"count\":%d}",
+                    latency.getValueAtPercentile(50), latency.getValueAtPercentile(90),
+                    latency.getValueAtPercentile(99), latency.getValueAtPercentile(99.9), latency.getMaxValue(),
+                    latency.getTotalCount()));
+            }
+            return json.append('}').toString();
+        }
+    }
+
+    /**
+     * Command-line options; each error names the option and its allowed values.
+     */
+    static final class Options
+    {
+        static final int RATE_FIXED = 0;
+        static final int RATE_MAX = 1;
+        static final int RATE_PERCENT = 2;
+
+        int mode = RATE_PERCENT;
+        String rateText = "50%";
+        double ratePerSec;
+        double ratePercent = 50;
+        int seconds = 10;
+        int warmupSeconds = 2;
+        int probeSeconds = 5;
+        int accounts = 100_000;
+        String profile = "uniform";
+        String idle = "sleep";
+        int window = 1024;
+        boolean json;
+        boolean help;
+
+        static String usage()
+        {
+            return "usage: bin/ev cluster [--rate R|max|P%] [--seconds S] [--warmup-seconds W] [--probe-seconds P]\n" +
+                "                      [--accounts N] [--profile uniform|contended] [--idle sleep|backoff|yield]\n" +
+                "                      [--window N] [--json]\n" +
+                "  SmallBank on a 3-member Aeron Cluster in this process (UDP loopback), the same requests as\n" +
+                "  bin/ev load; latency = until the leader's reply (request committed on a majority, executed)\n" +
+                "  --rate R        offer R requests/s open-loop (CO-corrected latency); max: closed-loop\n" +
+                "                  maximum throughput; P%: probe the maximum, then offer P% of it (default 50%)\n" +
+                "  --seconds S     measured seconds (default 10); --warmup-seconds W before them (default 2)\n" +
+                "  --probe-seconds closed-loop probe length for P% (default 5)\n" +
+                "  --accounts N    SmallBank customers (default 100000); --profile (default uniform)\n" +
+                "  --idle I        idle strategy of the 13 Aeron agents (4 per member, the client's driver) and\n" +
+                "                  of the client thread: sleep (10 us requested), backoff (Agrona's default) or\n" +
+                "                  yield (default sleep)\n" +
+                "  --window N      closed loop: requests outstanding (default 1024)\n" +
+                "  --json          summary as one JSON object on stdout (status lines go to stderr)";
+        }
+
+        /**
+         * Parses {@code args}; on an error prints it and the usage on stderr and exits with status 2; for
+         * {@code --help} prints the usage.
+         *
+         * @return the options, or null if there is nothing to run.
+         */
+        static Options parseOrExit(final String[] args)
+        {
+            final Options options;
+            try
+            {
+                options = parse(args);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                System.err.println("bin/ev cluster: " + ex.getMessage());
+                System.err.println(usage());
+                System.exit(2);
+                return null;
+            }
+            if (options.help)
+            {
+                System.out.println(usage());
+                return null;
+            }
+            return options;
+        }
+
+        static Options parse(final String[] args)
+        {
+            final Options options = new Options();
+            for (int i = 0; i < args.length; i++)
+            {
+                final String arg = args[i];
+                if ("--json".equals(arg))
+                {
+                    options.json = true;
+                }
+                else if ("--help".equals(arg) || "-h".equals(arg))
+                {
+                    options.help = true;
+                }
+                else if (i + 1 >= args.length)
+                {
+                    throw new IllegalArgumentException("option " + arg + " needs a value (or is unknown)");
+                }
+                else
+                {
+                    options.set(arg, args[++i]);
+                }
+            }
+            options.validate();
+            return options;
+        }
+
+        private void set(final String option, final String value)
+        {
+            switch (option)
+            {
+                case "--rate":
+                    rate(value);
+                    break;
+                case "--seconds":
+                    seconds = parseInt(option, value);
+                    break;
+                case "--warmup-seconds":
+                    warmupSeconds = parseInt(option, value);
+                    break;
+                case "--probe-seconds":
+                    probeSeconds = parseInt(option, value);
+                    break;
+                case "--accounts":
+                    accounts = parseInt(option, value);
+                    break;
+                case "--profile":
+                    profile = value;
+                    break;
+                case "--idle":
+                    idle = value;
+                    break;
+                case "--window":
+                    window = parseInt(option, value);
+                    break;
+                default:
+                    throw new IllegalArgumentException("unknown option " + option);
+            }
+        }
+
+        private void rate(final String value)
+        {
+            rateText = value;
+            try
+            {
+                if ("max".equals(value))
+                {
+                    mode = RATE_MAX;
+                }
+                else if (value.endsWith("%"))
+                {
+                    mode = RATE_PERCENT;
+                    ratePercent = Double.parseDouble(value.substring(0, value.length() - 1));
+                }
+                else
+                {
+                    mode = RATE_FIXED;
+                    ratePerSec = Double.parseDouble(value);
+                }
+            }
+            catch (final NumberFormatException ex)
+            {
+                throw new IllegalArgumentException("--rate " + value + " must be a number, max or P%", ex);
+            }
+        }
+
+        private void validate()
+        {
+            require(RATE_FIXED != mode || (ratePerSec >= 1 && ratePerSec <= 1e8),
+                "--rate " + rateText + " must be in [1, 10^8] requests/s");
+            require(RATE_PERCENT != mode || (ratePercent > 0 && ratePercent <= 100),
+                "--rate " + rateText + " must be a percentage in (0, 100]");
+            require(seconds >= 1 && seconds <= 3600, "--seconds " + seconds + " must be in [1, 3600]");
+            require(warmupSeconds >= 0 && warmupSeconds <= 600,
+                "--warmup-seconds " + warmupSeconds + " must be in [0, 600]");
+            require(probeSeconds >= 1 && probeSeconds <= 600,
+                "--probe-seconds " + probeSeconds + " must be in [1, 600]");
+            require(accounts >= 2 && accounts <= 10_000_000, "--accounts " + accounts + " must be in [2, 10^7]");
+            require("uniform".equals(profile) || "contended".equals(profile),
+                "--profile " + profile + " must be uniform or contended");
+            require(SmallBankCluster.IDLE_STRATEGIES.contains(idle),
+                "--idle " + idle + " must be one of " + SmallBankCluster.IDLE_STRATEGIES);
+            require(window >= 1 && window <= 1 << 20, "--window " + window + " must be in [1, 2^20]");
+        }
+
+        private static int parseInt(final String option, final String value)
+        {
+            try
+            {
+                return Integer.parseInt(value);
+            }
+            catch (final NumberFormatException ex)
+            {
+                throw new IllegalArgumentException(option + " " + value + " must be an integer", ex);
+            }
+        }
+
+        private static void require(final boolean valid, final String message)
+        {
+            if (!valid)
+            {
+                throw new IllegalArgumentException(message);
+            }
+        }
+    }
+}
