@@ -14,18 +14,28 @@ import io.ev.store.StoreWriter;
  * sequential), isolate failed requests ({@link FailedRequestIsolation}), seal. The one definition
  * the live batcher, replication ({@link EngineReplica}) and replay ({@link SequentialReplay}) share.
  * The batch's phases must be grouped ({@link Batch#groupPhases()}, which the mixers do).
+ * <p>
+ * When the handler is a {@link TransactionRegistry} that {@link TransactionRegistry#deduplicatesRequests()
+ * deduplicates requests}, the batch also goes through the {@link ClientTable}: admitted (retries and stale
+ * request ids answered, client records claimed) after begin, remembered (client records written) after
+ * failure isolation, all on the calling thread with {@code writer}. Since every path runs its batches
+ * here, the live engine, both replicas, re-execution, recovery and the replay oracles apply the same rule.
  */
 public final class BatchRunner
 {
     private final StateStore store;
     private final PhaseExecutor executor;
     private final FailedRequestIsolation isolation;
+    private final ClientTable clients;
     private int reexecutions;
+    private int retried;
+    private int stale;
 
     /**
      * @param store            the store the batches run on.
      * @param executor         executes the phases.
-     * @param writer           a writer of {@code store} for failure isolation, used on the calling thread.
+     * @param writer           a writer of {@code store} for failure isolation and the client table, used on the
+     *                         calling thread.
      * @param maxBatchRequests the largest batch.
      */
     public BatchRunner(
@@ -34,6 +44,7 @@ public final class BatchRunner
         this.store = store;
         this.executor = executor;
         this.isolation = new FailedRequestIsolation(store, writer, maxBatchRequests);
+        this.clients = new ClientTable(store, writer, maxBatchRequests);
     }
 
     /**
@@ -41,12 +52,31 @@ public final class BatchRunner
      * open for the caller to commit (or roll back).
      *
      * @return the state root after the batch.
+     * @throws IllegalStateException before anything happens if the handler deduplicates and the store's values
+     *                               cannot hold its client records.
      */
     public long executeAndSeal(final Batch batch, final RequestHandler handler)
     {
-        store.begin(batch.seq());
-        executor.execute(batch, handler);
-        reexecutions = isolation.isolate(batch, handler);
+        if (handler instanceof TransactionRegistry && ((TransactionRegistry)handler).deduplicatesRequests())
+        {
+            final TransactionRegistry registry = (TransactionRegistry)handler;
+            ClientTable.checkFits(store.context(), registry);
+            store.begin(batch.seq());
+            clients.admit(batch, registry);
+            executor.execute(batch, clients);
+            reexecutions = isolation.isolate(batch, clients, registry);
+            clients.remember(batch);
+            retried = clients.retried();
+            stale = clients.stale();
+        }
+        else
+        {
+            store.begin(batch.seq());
+            executor.execute(batch, handler);
+            reexecutions = isolation.isolate(batch, handler);
+            retried = 0;
+            stale = 0;
+        }
         return store.seal(batch.seq());
     }
 
@@ -56,5 +86,21 @@ public final class BatchRunner
     public int reexecutions()
     {
         return reexecutions;
+    }
+
+    /**
+     * @return requests of the last batch answered as retries by the client table (0 without deduplication).
+     */
+    public int retried()
+    {
+        return retried;
+    }
+
+    /**
+     * @return requests of the last batch answered {@link ReplyCodes#STALE_REQUEST_ID}.
+     */
+    public int stale()
+    {
+        return stale;
     }
 }

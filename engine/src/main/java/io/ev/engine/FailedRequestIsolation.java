@@ -24,6 +24,10 @@ import org.agrona.concurrent.UnsafeBuffer;
  * requests skipped (they keep their failure reply), until a pass adds no new failure. Both the
  * engine and the replay oracle apply it, so replay stays identical.
  * <p>
+ * With request deduplication, only the requests the {@link ClientTable} lets execute can fail (the
+ * others carry a remembered or engine reply, which may be a remembered failure), and each rollback
+ * undoes the table's claims, so the table admits the batch again before the re-execution.
+ * <p>
  * One instance per executing thread; no allocation unless a batch has failures.
  */
 public final class FailedRequestIsolation implements RequestHandler
@@ -33,6 +37,7 @@ public final class FailedRequestIsolation implements RequestHandler
     private final boolean[] skip;
     private final UnsafeBuffer reply = new UnsafeBuffer(0, 0);
     private RequestHandler handler;
+    private ClientTable clients;
     private Batch batch;
 
     /**
@@ -54,6 +59,25 @@ public final class FailedRequestIsolation implements RequestHandler
      */
     public int isolate(final Batch batch, final RequestHandler handler)
     {
+        return isolate(batch, handler, null, null);
+    }
+
+    /**
+     * As {@link #isolate(Batch, RequestHandler)} for a batch admitted by a client table: {@code clients}
+     * is the handler that ran it, and it admits the batch again (with {@code registry}) after each
+     * rollback.
+     *
+     * @return how many times the batch was rolled back and re-executed (0 when nothing failed).
+     */
+    public int isolate(final Batch batch, final ClientTable clients, final TransactionRegistry registry)
+    {
+        return isolate(batch, clients, clients, registry);
+    }
+
+    private int isolate(
+        final Batch batch, final RequestHandler handler, final ClientTable clients, final TransactionRegistry registry)
+    {
+        this.clients = clients;
         int passes = 0;
         while (markFailures(batch) && passes < batch.count())
         {
@@ -62,6 +86,10 @@ public final class FailedRequestIsolation implements RequestHandler
             this.handler = handler;
             store.rollback(batch.seq());
             store.begin(batch.seq());
+            if (null != clients)
+            {
+                clients.admit(batch, registry);
+            }
             sequential.execute(batch, this);
         }
         if (passes > 0)
@@ -79,7 +107,8 @@ public final class FailedRequestIsolation implements RequestHandler
         boolean newFailure = false;
         for (int i = 0, count = batch.count(); i < count; i++)
         {
-            if (!skip[i] && batch.replyLength(i) >= ReplyCodes.CODE_LENGTH)
+            final boolean executed = null == clients || clients.executes(i);
+            if (executed && !skip[i] && batch.replyLength(i) >= ReplyCodes.CODE_LENGTH)
             {
                 batch.wrapReply(reply, i);
                 final int code = ReplyCodes.code(reply, 0);

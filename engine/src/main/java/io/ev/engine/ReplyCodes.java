@@ -17,10 +17,11 @@ import org.agrona.MutableDirectBuffer;
  *  +---------------+------------------------------------------+
  * </pre>
  * Engine-level replies ({@link #UNKNOWN_TYPE}, {@link #MALFORMED_REQUEST}, {@link #EXECUTION_FAILED},
- * {@link #STORE_REJECTED}) are written by the {@link TransactionRegistry} and are exactly
- * {@link #CODE_LENGTH} bytes: no body. Codes below {@link #FIRST_APPLICATION_CODE} belong to the
- * engine; applications use codes from {@link #FIRST_APPLICATION_CODE} on (the built-in ones are
- * listed here so that {@link #describe(int)} knows them).
+ * {@link #STORE_REJECTED}, {@link #STALE_REQUEST_ID}) are written by the {@link TransactionRegistry} or the
+ * {@link ClientTable} and are exactly {@link #CODE_LENGTH} bytes: no body. Codes below
+ * {@link #FIRST_APPLICATION_CODE} belong to the engine; applications use codes from
+ * {@link #FIRST_APPLICATION_CODE} on (the built-in ones are listed here so that {@link #describe(int)}
+ * knows them).
  */
 public final class ReplyCodes
 {
@@ -56,9 +57,18 @@ public final class ReplyCodes
     /**
      * The engine stopped after this request's batch was journaled but before it was acknowledged:
      * recovery will execute it (journaled batches are never dropped). Resubmitting without
-     * deduplication would execute it twice.
+     * deduplication would execute it twice; with deduplication
+     * ({@link TransactionRegistry#deduplicateRequests(boolean)}) resubmitting the same request id returns
+     * the original reply.
      */
     public static final int OUTCOME_UNKNOWN = 6;
+    /**
+     * Request deduplication ({@link ClientTable}): the request id is below the last request id the client
+     * table remembers for this client, so the request is older than one already executed (request ids
+     * must increase per client). Not executed; nothing written. Resubmitting the <em>last</em> id is a
+     * retry and gets the original reply instead.
+     */
+    public static final int STALE_REQUEST_ID = 7;
 
     /** First code available to applications. */
     public static final int FIRST_APPLICATION_CODE = 100;
@@ -103,6 +113,8 @@ public final class ReplyCodes
                 return "UNAVAILABLE: the engine stopped before executing this request; it had no effect";
             case OUTCOME_UNKNOWN:
                 return "OUTCOME_UNKNOWN: the engine stopped after journaling this request; recovery executes it";
+            case STALE_REQUEST_ID:
+                return "STALE_REQUEST_ID: the request id is below the client's last executed one; not executed";
             case UNKNOWN_CUSTOMER:
                 return "UNKNOWN_CUSTOMER: a customer id has no account";
             case NEGATIVE_AMOUNT:

@@ -11,8 +11,9 @@ import io.ev.store.StoreWriter;
 
 /**
  * Executes whole batches sequentially in batch order and commits them, isolating failed requests
- * exactly as the engine does ({@link FailedRequestIsolation}): the one definition of "replay" that
- * journal recovery, the replay oracle and the tests' oracles share.
+ * ({@link FailedRequestIsolation}) and, when the registry deduplicates, answering retries and stale
+ * request ids from the {@link ClientTable}, exactly as the engine does (through {@link BatchRunner}):
+ * the one definition of "replay" that journal recovery, the replay oracle and the tests' oracles share.
  */
 public final class SequentialReplay
 {

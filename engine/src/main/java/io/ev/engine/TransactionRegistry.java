@@ -33,8 +33,17 @@ import org.agrona.MutableDirectBuffer;
  * </ul>
  * Engine-level replies are {@link ReplyCodes#CODE_LENGTH} bytes: the code alone.
  * <p>
- * Threads: register every type before the registry is handed to the pipeline (thread start publishes
- * the table); afterwards any number of threads may call {@link #declareKeys} and {@link #execute}.
+ * <b>Request deduplication</b> ({@link #deduplicateRequests(boolean)}, off by default): every batch run
+ * through a {@link BatchRunner} with this registry (the live batcher, replication, recovery and replay
+ * alike) consults and updates the {@link ClientTable} in the store, so a retried (client id, request id)
+ * gets its original reply without a second execution and an older request id gets
+ * {@link ReplyCodes#STALE_REQUEST_ID}. The single-request {@link #execute} methods know no client or
+ * request id and never deduplicate. Every replica, and every replay of a journal, must use the same
+ * setting: it changes the state (the client records) and so the tokens.
+ * <p>
+ * Threads: register every type and choose the deduplication setting before the registry is handed to
+ * the pipeline (thread start publishes them); afterwards any number of threads may call
+ * {@link #declareKeys} and {@link #execute}.
  */
 public final class TransactionRegistry implements RequestHandler
 {
@@ -48,6 +57,7 @@ public final class TransactionRegistry implements RequestHandler
     private int typeCount;
     private int maxReplyBytes = ReplyCodes.CODE_LENGTH;
     private int maxPayloadBytes;
+    private boolean deduplicateRequests;
 
     /**
      * A registry that drops the errors of failing executions (they are still counted).
@@ -104,6 +114,37 @@ public final class TransactionRegistry implements RequestHandler
         maxReplyBytes = Math.max(maxReplyBytes, type.maxReplyBytes());
         maxPayloadBytes = Math.max(maxPayloadBytes, type.maxPayloadBytes());
         return this;
+    }
+
+    /**
+     * Turns request deduplication by the {@link ClientTable} on or off (default off); see the class
+     * comment. With it on, the store must hold values of {@link #clientRecordBytes()} bytes and have room
+     * for one record per client id (table {@link ClientTable#TABLE}, reserved for the engine).
+     *
+     * @param deduplicate true to deduplicate.
+     * @return this registry.
+     */
+    public TransactionRegistry deduplicateRequests(final boolean deduplicate)
+    {
+        this.deduplicateRequests = deduplicate;
+        return this;
+    }
+
+    /**
+     * @return true if batches run with this registry deduplicate requests by client and request id.
+     */
+    public boolean deduplicatesRequests()
+    {
+        return deduplicateRequests;
+    }
+
+    /**
+     * @return the length of a client record ({@link ClientTable}) for this registry's largest reply:
+     * the store's {@code maxValueBytes} must be at least this when deduplicating.
+     */
+    public int clientRecordBytes()
+    {
+        return ClientTable.recordBytes(maxReplyBytes);
     }
 
     /**
@@ -259,7 +300,10 @@ public final class TransactionRegistry implements RequestHandler
         return ReplyCodes.writeCode(reply, replyOffset, code);
     }
 
-    private void onError(final Throwable ex)
+    /**
+     * Hands an error to the error handler (dropped if none), on the calling thread.
+     */
+    void onError(final Throwable ex)
     {
         if (null != errorHandler)
         {

@@ -228,7 +228,8 @@ final class TransactionRegistryTest
     {
         final int[] codes = {
             ReplyCodes.OK, ReplyCodes.UNKNOWN_TYPE, ReplyCodes.MALFORMED_REQUEST, ReplyCodes.EXECUTION_FAILED,
-            ReplyCodes.STORE_REJECTED, ReplyCodes.UNKNOWN_CUSTOMER, ReplyCodes.NEGATIVE_AMOUNT,
+            ReplyCodes.STORE_REJECTED, ReplyCodes.UNAVAILABLE, ReplyCodes.OUTCOME_UNKNOWN, ReplyCodes.STALE_REQUEST_ID,
+            ReplyCodes.UNKNOWN_CUSTOMER, ReplyCodes.NEGATIVE_AMOUNT,
             ReplyCodes.INSUFFICIENT_FUNDS, ReplyCodes.SAME_ACCOUNT, ReplyCodes.AMOUNT_OVERFLOW, ReplyCodes.NOT_FOUND };
         for (final int code : codes)
         {

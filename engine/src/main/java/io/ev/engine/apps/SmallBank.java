@@ -3,6 +3,7 @@
  */
 package io.ev.engine.apps;
 
+import io.ev.engine.ClientTable;
 import io.ev.engine.TransactionRegistry;
 import io.ev.store.Keys;
 import io.ev.store.StateStore;
@@ -31,6 +32,11 @@ import io.ev.store.StateStore;
  *  SendPaymentWithFee    7    -    SendPayment, plus a fee from x to FEES (racy)    w: c[x], c[y] (FEES undeclared)
  * </pre>
  * Payload layouts are in {@link SmallBankCodec}, the reply layout in {@link SmallBankReply}.
+ * <p>
+ * Request deduplication ({@link TransactionRegistry#deduplicateRequests(boolean)}) is left to the caller:
+ * {@link #registerAll} does not turn it on, because a driver that restarts its request ids at 0 on a
+ * recovered store (as {@code bin/ev node} does) would then get stale-id or remembered replies. The store
+ * sizing ({@link #storeContext(int, int)}) has room for the client records either way.
  */
 public final class SmallBank
 {
@@ -115,13 +121,16 @@ public final class SmallBank
         return registry;
     }
 
-    /** Largest value a SmallBank row needs (customer name row), with room to spare. */
+    /** Largest value a SmallBank row needs (customer name row, client record), with room to spare. */
     public static final int MAX_VALUE_BYTES = 64;
+    /** Client records {@link #storeContext(int, int)} makes room for: Engine.Context's default maxClients. */
+    public static final int CLIENT_ROWS = 1024;
+    /** Length of a SmallBank client record (request deduplication): 12 + the reply length. */
+    public static final int CLIENT_RECORD_BYTES = ClientTable.recordBytes(SmallBankReply.LENGTH);
 
     /**
-     * The store sizing every SmallBank tool uses (demo, node, replay, benchmarks): three rows per
-     * customer, ~32 records per digest page, undo room for three writes of every request of a full
-     * batch.
+     * The store sizing every SmallBank tool uses (demo, node, replay, benchmarks):
+     * {@link #storeContext(int, int, int)} with room for {@value #CLIENT_ROWS} client records.
      *
      * @param accounts         SmallBank customers.
      * @param maxBatchRequests largest batch.
@@ -129,14 +138,36 @@ public final class SmallBank
      */
     public static StateStore.Context storeContext(final int accounts, final int maxBatchRequests)
     {
-        final long entries = (long)accounts * SmallBankLoader.ROWS_PER_CUSTOMER + 16;
-        final int pages = Integer.highestOneBit((int)Math.min(1 << 20, Math.max(16, entries / 32)));
+        return storeContext(accounts, maxBatchRequests, CLIENT_ROWS);
+    }
+
+    /**
+     * The store sizing for SmallBank: three rows per customer, ~32 customer rows per digest page (the
+     * client records do not change the page count), plus {@code clientRows} client records of
+     * {@link #CLIENT_RECORD_BYTES} (request deduplication; unused without it), with an average value size
+     * weighted over both; undo room, per writer, for three balance writes and one client record of every
+     * request of a full batch.
+     *
+     * @param accounts         SmallBank customers.
+     * @param maxBatchRequests largest batch.
+     * @param clientRows       client ids to make room for (the engine's maxClients when deduplicating).
+     * @return a store context (writers not set).
+     */
+    public static StateStore.Context storeContext(final int accounts, final int maxBatchRequests, final int clientRows)
+    {
+        final long appEntries = (long)accounts * SmallBankLoader.ROWS_PER_CUSTOMER + 16;
+        final long entries = appEntries + clientRows;
+        final int pages = Integer.highestOneBit((int)Math.min(1 << 20, Math.max(16, appEntries / 32)));
+        final long valueBytes = appEntries * Long.BYTES + (long)clientRows * CLIENT_RECORD_BYTES;
+        final int averageValueBytes = (int)Math.max(Long.BYTES, (valueBytes + entries - 1) / entries);
+        final long undoPerRequest = 3L * StateStore.Context.undoBytesPerWrite(32) +
+            StateStore.Context.undoBytesPerWrite(CLIENT_RECORD_BYTES);
         return new StateStore.Context()
             .maxEntries(entries)
             .maxValueBytes(MAX_VALUE_BYTES)
-            .averageValueBytes(Long.BYTES)
+            .averageValueBytes(averageValueBytes)
             .pageCount(pages)
-            .undoBytesPerBatch(Math.max(1 << 20, maxBatchRequests * 3 * StateStore.Context.undoBytesPerWrite(32)));
+            .undoBytesPerBatch((int)Math.min(Integer.MAX_VALUE, Math.max(1 << 20, maxBatchRequests * undoPerRequest)));
     }
 
     /**
