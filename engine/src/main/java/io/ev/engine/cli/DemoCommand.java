@@ -99,7 +99,7 @@ public final class DemoCommand implements Callable<Integer>
         validate();
         final PrintStream progress = json ? System.err : System.out;
         final long[] initialTotal = new long[1];
-        final TransactionRegistry registry = SmallBank.registerAll(new TransactionRegistry(), racyFee);
+        final TransactionRegistry registry = registry();
         final BatchRecorder recorder = new BatchRecorder();
         final Recorder latencies = new Recorder(3);
         final long[] submitTimesNs = new long[(int)requests];
@@ -109,7 +109,8 @@ public final class DemoCommand implements Callable<Integer>
 
         final boolean temporary = null == data;
         final Path dir = temporary ? createTempDirectory() : data;
-        final SmallBankNode node = new SmallBankNode(accounts, seed, maxBatchRequests, racyFee);
+        final SmallBankNode node = new SmallBankNode(accounts, seed, maxBatchRequests, racyFee,
+            NodeCommand.DEDUPLICATE_NEW_DIRECTORIES);
         node.write(dir);
         final Engine.Context ctx = new Engine.Context()
             .journal(new Journal.Context().dir(dir)
@@ -163,7 +164,7 @@ public final class DemoCommand implements Callable<Integer>
         try (StateStore fresh = StateStore.open(storeContext().writers(3)))
         {
             SmallBankLoader.load(fresh, fresh.newWriter(), accounts, seed);
-            final String mismatch = recorder.replay(fresh, SmallBank.registerAll(new TransactionRegistry(), racyFee),
+            final String mismatch = recorder.replay(fresh, registry(),
                 maxBatchRequests);
             summary.replayOracle = null == mismatch;
             summary.replayDetail = null == mismatch ? "all " + recorder.batches() + " batches match" : mismatch;
@@ -252,7 +253,7 @@ public final class DemoCommand implements Callable<Integer>
             Journal journal = Journal.open(new Journal.Context().dir(dir)))
         {
             final Recovery.Report report = new Recovery(store, store.newWriter(), journal,
-                SmallBank.registerAll(new TransactionRegistry(), racyFee), maxBatchRequests, null).recover();
+                registry(), maxBatchRequests, null).recover();
             summary.journalRecovery = report.root() == summary.stateDigest;
             summary.journalDetail = String.format(Locale.ROOT, "%d batches replayed in %.2f s, %d tokens verified, " +
                 "digest %016x", report.batchesReplayed(), report.seconds(), report.tokensVerified(), report.root());
@@ -334,6 +335,16 @@ public final class DemoCommand implements Callable<Integer>
     }
 
     /**
+     * @return the demo's SmallBank registry: the same on the primary, the backup and every oracle
+     * (deduplication as for a new node directory; the demo's one client numbers its requests 0, 1, 2).
+     */
+    private TransactionRegistry registry()
+    {
+        return SmallBank.registerAll(new TransactionRegistry(), racyFee)
+            .deduplicateRequests(NodeCommand.DEDUPLICATE_NEW_DIRECTORIES);
+    }
+
+    /**
      * The backup of a {@code --replicas 2} run: an engine in this process, linked to the primary
      * over Aeron IPC (embedded media driver under the data directory).
      */
@@ -354,7 +365,7 @@ public final class DemoCommand implements Callable<Integer>
                 .role(Engine.Role.BACKUP)
                 .link(backupLink)
                 .store(storeContext())
-                .registry(SmallBank.registerAll(new TransactionRegistry(), racyFee))
+                .registry(registry())
                 .workers(primaryContext.workers())
                 .maxBatchRequests(maxBatchRequests)
                 .initializer((store, writer) -> SmallBankLoader.load(store, writer, accounts, seed)));

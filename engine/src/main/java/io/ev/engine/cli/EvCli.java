@@ -50,6 +50,10 @@ public final class EvCli
                 ex instanceof io.ev.journal.JournalException || ex instanceof io.ev.store.StateStoreException;
             line.getErr().println("ev: " + (usage || data ? "" : ex.getClass().getSimpleName() + ": ") +
                 ex.getMessage());
+            if (!usage && !data && !(ex instanceof IllegalStateException))
+            {
+                ex.printStackTrace(line.getErr()); // not an error we expect: a bug, keep where it happened
+            }
             return usage ? EXIT_USAGE : data ? EXIT_DATA : EXIT_INVARIANT_FAILED;
         });
         return commandLine.execute(args);

@@ -28,13 +28,20 @@ final class SmallBankNode
     final long seed;
     final int maxBatchRequests;
     final boolean racyFee;
+    final boolean deduplicate;
 
-    SmallBankNode(final int accounts, final long seed, final int maxBatchRequests, final boolean racyFee)
+    SmallBankNode(
+        final int accounts,
+        final long seed,
+        final int maxBatchRequests,
+        final boolean racyFee,
+        final boolean deduplicate)
     {
         this.accounts = accounts;
         this.seed = seed;
         this.maxBatchRequests = maxBatchRequests;
         this.racyFee = racyFee;
+        this.deduplicate = deduplicate;
     }
 
     StateStore.Context storeContext()
@@ -44,7 +51,7 @@ final class SmallBankNode
 
     TransactionRegistry registry()
     {
-        return SmallBank.registerAll(new TransactionRegistry(), racyFee);
+        return SmallBank.registerAll(new TransactionRegistry(), racyFee).deduplicateRequests(deduplicate);
     }
 
     static boolean exists(final Path dir)
@@ -61,6 +68,7 @@ final class SmallBankNode
         properties.setProperty("seed", Long.toString(seed));
         properties.setProperty("batch", Integer.toString(maxBatchRequests));
         properties.setProperty("racyFee", Boolean.toString(racyFee));
+        properties.setProperty("deduplicate", Boolean.toString(deduplicate));
         try
         {
             Files.createDirectories(dir);
@@ -107,7 +115,9 @@ final class SmallBankNode
                 Integer.parseInt(properties.getProperty("accounts")),
                 Long.parseLong(properties.getProperty("seed")),
                 Integer.parseInt(properties.getProperty("batch")),
-                Boolean.parseBoolean(properties.getProperty("racyFee")));
+                Boolean.parseBoolean(properties.getProperty("racyFee")),
+                // directories written before request deduplication existed replay without it
+                Boolean.parseBoolean(properties.getProperty("deduplicate", "false")));
             if (node.accounts < 2 || node.maxBatchRequests < 1)
             {
                 throw new NumberFormatException("accounts " + node.accounts + ", batch " + node.maxBatchRequests);

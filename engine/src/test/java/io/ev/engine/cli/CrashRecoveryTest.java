@@ -248,6 +248,7 @@ class CrashRecoveryTest
             final UnsafeBuffer payload = new UnsafeBuffer(new byte[256]);
             final UnsafeBuffer reply = new UnsafeBuffer(0, 0);
             long seq = store.lastCommittedSeq() + 1;
+            long requestId = 0; // the node goes on from the last id after a restart (deduplication)
             for (final long count : new long[] {requests, again})
             {
                 final SmallBankWorkload workload = SmallBankWorkload.uniform(accounts, seed, false);
@@ -257,7 +258,8 @@ class CrashRecoveryTest
                     while (!batch.isFull() && done < count)
                     {
                         final int length = workload.next(payload, 0);
-                        batch.add(0, done++, workload.typeId(), payload, 0, length);
+                        batch.add(0, requestId++, workload.typeId(), payload, 0, length);
+                        done++;
                     }
                     replay.executeAndCommit(batch, registry);
                     for (int i = 0; i < batch.count(); i++)

@@ -74,7 +74,8 @@ class FailoverProcessTest
             reader.join(TimeUnit.SECONDS.toMillis(60));
             final long acked = acknowledged.get();
 
-            await().atMost(60, TimeUnit.SECONDS).until(() -> "PRIMARY".equals(status(dirB).getProperty("role")));
+            awaitOrFail(() -> "PRIMARY".equals(status(dirB).getProperty("role")), 60, "the backup never promoted",
+                backup);
             final Properties promoted = status(dirB);
             assertEquals("2", promoted.getProperty("epoch"), "the promoted backup is at the next epoch");
             final long inState = Long.parseLong(promoted.getProperty("requestsInState"));
@@ -87,7 +88,7 @@ class FailoverProcessTest
                 "the new primary's state is the sequential execution of the first " + inState + " requests");
 
             final Process rejoined = start(processes, dirA, "backup", endpointA, endpointB, seed);
-            await().atMost(120, TimeUnit.SECONDS).until(() ->
+            awaitOrFail(() ->
             {
                 final Properties a = status(dirA);
                 final Properties b = status(dirB);
@@ -95,7 +96,7 @@ class FailoverProcessTest
                     "true".equals(b.getProperty("paired")) && "2".equals(a.getProperty("epoch")) &&
                     String.valueOf(b.getProperty("stateDigest")).equals(a.getProperty("stateDigest")) &&
                     String.valueOf(b.getProperty("requestsInState")).equals(a.getProperty("requestsInState"));
-            });
+            }, 120, "the old primary never rejoined and converged", rejoined);
             System.out.println("FailoverProcessTest: acknowledged " + acked + ", new primary holds " + inState +
                 " requests; old primary rejoined with digest " + status(dirA).getProperty("stateDigest"));
             for (final Process process : new Process[] {rejoined, backup})
@@ -115,6 +116,21 @@ class FailoverProcessTest
             {
                 process.destroyForcibly();
             }
+        }
+    }
+
+    private void awaitOrFail(
+        final java.util.concurrent.Callable<Boolean> condition, final int seconds, final String what,
+        final Process process)
+    {
+        try
+        {
+            await().atMost(seconds, TimeUnit.SECONDS).until(condition);
+        }
+        catch (final org.awaitility.core.ConditionTimeoutException ex)
+        {
+            throw new AssertionError(what + " within " + seconds + " s; status a " + status(tmp.resolve("a")) +
+                ", b " + status(tmp.resolve("b")) + "; " + output(process), ex);
         }
     }
 
