@@ -601,7 +601,7 @@ public final class Engine implements AutoCloseable
             {
                 primary.begin(seq, encoder.buffer(), 0, length, startNs);
                 verifyIdle.reset();
-                while (!primary.isCommitted())
+                for (long committed = primary.pollCommitted(); seq != committed; committed = primary.pollCommitted())
                 {
                     if (null != primary.failure())
                     {

@@ -90,7 +90,7 @@ class ReplicatedSmallBankTest
                 final int length = EngineReplica.encode(batch, encoder, request);
                 primary.begin(seq, encoder.buffer(), 0, length, network.nowNs());
                 long steps = 0;
-                while (!primary.isCommitted())
+                while (seq != primary.pollCommitted())
                 {
                     if (null != primary.failure() || ++steps > 1_000_000)
                     {
@@ -114,6 +114,7 @@ class ReplicatedSmallBankTest
                 {
                     primary.resendLastDecision();
                 }
+                primary.doWork(network.nowNs());
                 backup.doWork();
                 network.advanceBy(STEP_NS);
             }
