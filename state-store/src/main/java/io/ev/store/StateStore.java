@@ -155,7 +155,10 @@ public final class StateStore implements AutoCloseable
             .name("ev-state-store")
             .entries(ctx.maxEntries())
             .averageValueSize(ctx.averageValueBytes() + RecordLayout.TRAILER_LENGTH)
-            .maxBloatFactor(MAX_BLOAT_FACTOR);
+            .maxBloatFactor(MAX_BLOAT_FACTOR)
+            // the owner closes the store (StateStore.close); Chronicle's own exit hook would close the
+            // map under threads still using it during a JVM shutdown (SIGTERM of a serving node)
+            .skipCloseOnExitHook(true);
         try
         {
             return null == ctx.file() ? builder.create() : builder.createPersistedTo(ctx.file().toFile());
