@@ -94,6 +94,7 @@ public final class BackupReplicator implements Link.MessageHandler
     private int openCount;
     private int round;
     private int keyCount;
+    private boolean holding;
     private String failure;
 
     /**
@@ -493,6 +494,11 @@ public final class BackupReplicator implements Link.MessageHandler
             counters.aheadOfOrder++;
             return;
         }
+        if (holding)
+        {
+            counters.held++;
+            return;
+        }
         executeAhead();
     }
 
@@ -501,7 +507,7 @@ public final class BackupReplicator implements Link.MessageHandler
      */
     private void executeAhead()
     {
-        while (openCount < open.length)
+        while (!holding && openCount < open.length)
         {
             final Open batch = open(openCount);
             if (!batch.ahead || batch.aheadRound != round ||
@@ -740,6 +746,23 @@ public final class BackupReplicator implements Link.MessageHandler
         return phase;
     }
 
+    /**
+     * Holds new batches (they are kept, not executed) while {@code hold}, so that the open ones
+     * commit and no batch is open (a checkpoint needs a batch boundary); releasing executes those
+     * kept. Open batches are still verified, repaired and committed.
+     */
+    public void holdBatches(final boolean hold)
+    {
+        if (holding != hold)
+        {
+            holding = hold;
+            if (!hold && Phase.PAIRED == phase)
+            {
+                executeAhead();
+            }
+        }
+    }
+
     /** @return the oldest batch executed but not yet committed, or -1. */
     public long openSeq()
     {
@@ -782,6 +805,7 @@ public final class BackupReplicator implements Link.MessageHandler
         long dropped;
         long discarded;
         long aheadOfOrder;
+        long held;
 
         public long committed()
         {
@@ -802,6 +826,12 @@ public final class BackupReplicator implements Link.MessageHandler
         public long outOfOrder()
         {
             return outOfOrder;
+        }
+
+        /** @return batches kept unexecuted while new batches were held (a checkpoint waited). */
+        public long held()
+        {
+            return held;
         }
 
         /** @return batches received ahead of an earlier one and kept until it arrived. */
