@@ -363,7 +363,8 @@ public final class Engine implements AutoCloseable
      */
     public long root()
     {
-        return batcher.lastRoot;
+        // a backup's: published before it tells its primary (HELLO) that it holds this state
+        return null != backup ? replica.committedRoot() : batcher.lastRoot;
     }
 
     /**
@@ -410,13 +411,19 @@ public final class Engine implements AutoCloseable
         ring.close();
         final long deadlineNs = System.nanoTime() + ctx.closeTimeoutNs();
         final IdleStrategy idle = new BackoffIdleStrategy();
-        while (ring.size() > 0 && null == batcher.failure && System.nanoTime() - deadlineNs < 0)
+        // every accepted request answered: the ring drained and the batches in flight committed
+        while ((ring.size() > 0 || counters.committed.get() + counters.failedByStop.get() < counters.submitted.get()) &&
+            null == batcher.failure && System.nanoTime() - deadlineNs < 0)
         {
             idle.idle();
         }
         try
         {
             batcherRunner.close();
+            if (null == batcher.failure)
+            {
+                batcher.failPending(); // closeTimeoutNs passed: answer what is left
+            }
             executor.close();
         }
         finally
@@ -457,19 +464,24 @@ public final class Engine implements AutoCloseable
     }
 
     /**
-     * The batcher agent: one batch per duty cycle.
+     * The batcher agent: one batch per duty cycle. A primary keeps up to
+     * {@code maxInFlightBatches} batches in flight (begun, not yet committed) and releases each
+     * batch's replies, in seq order, as it commits.
      */
     final class Batcher implements Agent
     {
-        private final Batch batch;
+        /** One per batch in flight ({@code seq % length}): its requests, for failure replies. */
+        private final Batch[] slots;
+        private final long[] startNs;
         private final Mixer mixer;
         private final boolean sequential = ctx.workers() == 1;
         private final BatchRunner runner = new BatchRunner(store, executor, reader, ctx.maxBatchRequests());
         private final Request request = new Request();
         private final UnsafeBuffer reply = new UnsafeBuffer(0, 0);
         private final BatchEncoder encoder = null != journal || null != replica ? new BatchEncoder() : null;
-        private final IdleStrategy verifyIdle = ctx.idleStrategy().get();
         private long nextSeq;
+        /** The oldest batch begun whose replies are not released: [oldestUnreleased, nextSeq) are in flight. */
+        private long oldestUnreleased;
         private long requestsSinceCheckpoint;
         private long requestsAtLastCheckpoint;
         volatile boolean checkpointRequested;
@@ -479,10 +491,22 @@ public final class Engine implements AutoCloseable
         Batcher(final long firstSeq)
         {
             this.nextSeq = firstSeq;
-            this.batch = new Batch(ctx.maxBatchRequests(), ctx.registry().maxPayloadBytes(),
-                ctx.registry().maxReplyBytes());
+            this.oldestUnreleased = firstSeq;
+            final int inFlight = null != replica ? ctx.replication().maxInFlightBatches() : 1;
+            this.slots = new Batch[inFlight];
+            this.startNs = new long[inFlight];
+            for (int i = 0; i < inFlight; i++)
+            {
+                slots[i] = new Batch(ctx.maxBatchRequests(), ctx.registry().maxPayloadBytes(),
+                    ctx.registry().maxReplyBytes());
+            }
             this.mixer = null != ctx.mixer() ? ctx.mixer() : new KeyConflictMixer(ctx.maxBatchRequests());
             this.lastRoot = store.root();
+        }
+
+        private Batch slot(final long seq)
+        {
+            return slots[(int)(seq % slots.length)];
         }
 
         public int doWork()
@@ -495,20 +519,141 @@ public final class Engine implements AutoCloseable
             {
                 return backupWork();
             }
-            int work = 0;
-            if (null != primary)
+            try
             {
-                work = primary.doWork(System.nanoTime());
-                if (null != primary.failure())
-                {
-                    throw new IllegalStateException("replication stopped: " + primary.failure());
-                }
-                publishReplicationCounters();
-                if (!primary.readyForBatch())
-                {
-                    return work; // a backup is copying this primary's state
-                }
+                return null != primary ? primaryWork() : standaloneWork();
             }
+            catch (final RuntimeException ex)
+            {
+                // every batch begun and not answered: journaled ones may be recovered and executed
+                stopBeforeReplying(ex);
+                replyInFlight(null != journal ? ReplyCodes.OUTCOME_UNKNOWN : ReplyCodes.UNAVAILABLE);
+                throw ex;
+            }
+        }
+
+        private int standaloneWork()
+        {
+            checkpointIfDue();
+            final long seq = nextSeq;
+            final Batch batch = drainAndMix(seq);
+            if (null == batch)
+            {
+                return 0;
+            }
+            final int count = batch.count();
+            nextSeq = seq + 1;
+            final long root = runner.executeAndSeal(batch, ctx.registry());
+            if (0 != runner.reexecutions())
+            {
+                counters.rollbacks.getAndAddOrdered(runner.reexecutions());
+            }
+            store.commit(seq);
+            onCommitted(batch, seq, root);
+            return count;
+        }
+
+        /**
+         * Polls the replication protocol, releases the replies of the batches that committed (in
+         * order), and begins the next batch when the window has room.
+         */
+        private int primaryWork()
+        {
+            final long nowNs = System.nanoTime();
+            int work = primary.doWork(nowNs);
+            work += releaseCommitted();
+            publishReplicationCounters();
+            if (null != primary.failure())
+            {
+                throw new IllegalStateException("replication stopped: " + primary.failure());
+            }
+            if (oldestUnreleased < nextSeq && nowNs - startNs[(int)(oldestUnreleased % slots.length)] >
+                ctx.verifyTimeoutNs())
+            {
+                throw new IllegalStateException("batch " + oldestUnreleased + " was not committed within " +
+                    ctx.verifyTimeoutNs() / 1_000_000 + " ms (setting verifyTimeoutNs; a lost backup is " +
+                    "given up after peerTimeoutNs " + ctx.replication().peerTimeoutNs() / 1_000_000 + " ms)");
+            }
+            if (!primary.readyForBatch())
+            {
+                return work; // the window is full, or a backup is copying this primary's state
+            }
+            if (oldestUnreleased == nextSeq)
+            {
+                checkpointIfDue(); // a batch boundary: nothing open
+            }
+            else if (null != journal && checkpointWaitsForBoundary(checkpointDue()))
+            {
+                return work; // a checkpoint needs a batch boundary: let the batches in flight commit first
+            }
+            final long seq = nextSeq;
+            final Batch batch = drainAndMix(seq);
+            if (null == batch)
+            {
+                return work;
+            }
+            final int count = batch.count();
+            final int length = null != journal ? encoder.finish() : EngineReplica.encode(batch, encoder, request);
+            nextSeq = seq + 1;
+            startNs[(int)(seq % slots.length)] = System.nanoTime();
+            counters.phases.getAndAddOrdered(batch.phaseCount());
+            primary.begin(seq, encoder.buffer(), 0, length, startNs[(int)(seq % slots.length)]);
+            if (nextSeq - oldestUnreleased > counters.mostBatchesInFlight.get())
+            {
+                counters.mostBatchesInFlight.setOrdered(nextSeq - oldestUnreleased);
+            }
+            return work + count + releaseCommitted(); // alone, it committed at once
+        }
+
+        /**
+         * Releases, in seq order, the replies of every batch the protocol reports committed.
+         *
+         * @return the requests released.
+         */
+        private int releaseCommitted()
+        {
+            int released = 0;
+            for (long seq = primary.pollCommitted(); -1 != seq; seq = primary.pollCommitted())
+            {
+                if (seq != oldestUnreleased)
+                {
+                    throw new IllegalStateException("batch " + seq + " committed, " + oldestUnreleased +
+                        " was expected next");
+                }
+                final Batch executed = replica.batch(seq);
+                released += executed.count();
+                final long verifyNs = System.nanoTime() - startNs[(int)(seq % slots.length)];
+                counters.verifyNs.getAndAddOrdered(verifyNs);
+                verifyLatency.recordValue(Math.min(Math.max(1, verifyNs), VERIFY_LATENCY_MAX_NS));
+                onCommitted(executed, seq, replica.rootOf(seq));
+            }
+            return released;
+        }
+
+        /**
+         * Batch {@code seq} committed: journal its commit marker, tell the commit listener, release
+         * its replies.
+         */
+        private void onCommitted(final Batch executed, final long seq, final long root)
+        {
+            final int count = executed.count();
+            lastRoot = root;
+            if (null != journal)
+            {
+                journal.appendCommit(seq, root, ReplyDigest.of(executed, reply), count);
+            }
+            if (null != ctx.commitListener())
+            {
+                ctx.commitListener().onCommit(executed, root);
+            }
+            oldestUnreleased = seq + 1;
+            releaseReplies(executed, seq, count);
+            counters.batches.incrementOrdered();
+            requestsSinceCheckpoint += count;
+        }
+
+        private void checkpointIfDue()
+        {
             if (null != journal)
             {
                 pollCheckpoint();
@@ -517,12 +662,21 @@ public final class Engine implements AutoCloseable
                     takeCheckpoint(requestsInState());
                 }
             }
-            final long seq = nextSeq;
+        }
+
+        /**
+         * Drains the ring into batch {@code seq}'s slot, mixes it and journals it.
+         *
+         * @return the batch, or null when the ring was empty.
+         */
+        private Batch drainAndMix(final long seq)
+        {
+            final Batch batch = slot(seq);
             batch.reset(seq);
             final int count = ring.drainTo(batch, ctx.maxBatchRequests());
             if (0 == count)
             {
-                return work;
+                return null;
             }
             if (sequential)
             {
@@ -535,43 +689,16 @@ public final class Engine implements AutoCloseable
             }
             if (null != journal)
             {
-                journalBatch(seq, count);
+                journalBatch(batch, seq, count);
             }
-            final Batch executed;
-            final long root;
-            if (null != primary)
+            if (null == primary)
             {
-                executed = replicate(seq, count);
-                root = replica.root();
+                counters.phases.getAndAddOrdered(batch.phaseCount());
             }
-            else
-            {
-                root = runner.executeAndSeal(batch, ctx.registry());
-                if (0 != runner.reexecutions())
-                {
-                    counters.rollbacks.getAndAddOrdered(runner.reexecutions());
-                }
-                store.commit(seq);
-                executed = batch;
-            }
-            lastRoot = root;
-            nextSeq = seq + 1;
-            if (null != journal)
-            {
-                journalCommit(executed, seq, count, root);
-            }
-            if (null != ctx.commitListener())
-            {
-                ctx.commitListener().onCommit(executed, root);
-            }
-            releaseReplies(executed, seq, count);
-            counters.batches.incrementOrdered();
-            counters.phases.getAndAddOrdered(batch.phaseCount());
-            requestsSinceCheckpoint += count;
-            return count;
+            return batch;
         }
 
-        private void journalBatch(final long seq, final int count)
+        private void journalBatch(final Batch batch, final long seq, final int count)
         {
             EngineReplica.encode(batch, encoder, request);
             try
@@ -582,60 +709,22 @@ public final class Engine implements AutoCloseable
             {
                 // not journaled, not executed: tell each client it had no effect
                 stopBeforeReplying(ex);
-                replyAll(seq, count, ReplyCodes.UNAVAILABLE);
+                replyAll(batch, seq, count, ReplyCodes.UNAVAILABLE);
                 throw ex;
             }
         }
 
         /**
-         * Ships the batch to the backup, executes it here, and drives Execute-Verify until the
-         * replicas agree (re-executing or transferring records as the protocol decides).
-         *
-         * @return the batch as executed, with the replies to release.
+         * Answers every request of the batches in flight with {@code code} (the engine is stopping).
          */
-        private Batch replicate(final long seq, final int count)
+        private void replyInFlight(final int code)
         {
-            final int length = null != journal ? encoder.finish() : EngineReplica.encode(batch, encoder, request);
-            final long startNs = System.nanoTime();
-            try
+            for (long seq = oldestUnreleased; seq < nextSeq; seq++)
             {
-                primary.begin(seq, encoder.buffer(), 0, length, startNs);
-                verifyIdle.reset();
-                while (!primary.isCommitted())
-                {
-                    if (null != primary.failure())
-                    {
-                        throw new IllegalStateException(
-                            "replication stopped at batch " + seq + ": " + primary.failure());
-                    }
-                    final long nowNs = System.nanoTime();
-                    if (nowNs - startNs > ctx.verifyTimeoutNs())
-                    {
-                        throw new IllegalStateException("batch " + seq + " was not committed within " +
-                            ctx.verifyTimeoutNs() / 1_000_000 + " ms (setting verifyTimeoutNs; a lost backup is " +
-                            "given up after peerTimeoutNs " + ctx.replication().peerTimeoutNs() / 1_000_000 + " ms)");
-                    }
-                    if (0 == primary.doWork(nowNs))
-                    {
-                        verifyIdle.idle();
-                    }
-                    else
-                    {
-                        verifyIdle.reset();
-                    }
-                }
+                final Batch batch = slot(seq);
+                replyAll(batch, seq, batch.count(), code);
             }
-            catch (final RuntimeException ex)
-            {
-                stopBeforeReplying(ex);
-                replyAll(seq, count, null != journal ? ReplyCodes.OUTCOME_UNKNOWN : ReplyCodes.UNAVAILABLE);
-                throw ex;
-            }
-            publishReplicationCounters();
-            final long verifyNs = System.nanoTime() - startNs;
-            counters.verifyNs.getAndAddOrdered(verifyNs);
-            verifyLatency.recordValue(Math.min(Math.max(1, verifyNs), VERIFY_LATENCY_MAX_NS));
-            return replica.batch();
+            oldestUnreleased = nextSeq;
         }
 
         private void publishReplicationCounters()
@@ -646,6 +735,7 @@ public final class Engine implements AutoCloseable
             counters.repairedByTransfer.setOrdered(replication.repairedByTransfer());
             counters.rollbacks.setOrdered(replication.detected() + replication.repairedByTransfer());
             counters.committedAlone.setOrdered(replication.committedAlone());
+            counters.batchesReshipped.setOrdered(replication.discarded());
         }
 
         private int backupWork()
@@ -658,19 +748,22 @@ public final class Engine implements AutoCloseable
             }
             if (0 != work)
             {
-                lastRoot = store.root();
+                lastRoot = replica.committedRoot();
                 counters.batches.setOrdered(b.counters().committed());
             }
-            if (null != journal && -1 == b.openSeq() && BackupReplicator.Phase.PAIRED == b.phase())
+            if (null != journal && BackupReplicator.Phase.PAIRED == b.phase())
             {
-                pollCheckpoint();
-                final long requests = replica.requestsInState();
-                if (checkpointRequested || (ctx.checkpointIntervalRequests() > 0 &&
-                    requests - requestsAtLastCheckpoint >= ctx.checkpointIntervalRequests()))
+                // a checkpoint needs a batch boundary: hold new batches until the open ones committed
+                if (0 == b.openBatches())
                 {
-                    requestsAtLastCheckpoint = requests;
-                    takeCheckpoint(requests);
+                    pollCheckpoint();
+                    if (backupCheckpointDue())
+                    {
+                        requestsAtLastCheckpoint = replica.requestsInState();
+                        takeCheckpoint(requestsAtLastCheckpoint);
+                    }
                 }
+                b.holdBatches(checkpointWaitsForBoundary(backupCheckpointDue()));
             }
             if (ctx.promoteOnPrimaryLoss() && b.primaryLost())
             {
@@ -678,6 +771,21 @@ public final class Engine implements AutoCloseable
                 return work + 1;
             }
             return work;
+        }
+
+        /**
+         * @return whether a checkpoint (due, or in progress) needs a batch boundary now: new batches
+         * wait until the open ones committed.
+         */
+        private boolean checkpointWaitsForBoundary(final boolean due)
+        {
+            return (due && !journal.checkpoints().inProgress()) || journal.checkpoints().awaitsBoundary();
+        }
+
+        private boolean backupCheckpointDue()
+        {
+            return checkpointRequested || (ctx.checkpointIntervalRequests() > 0 &&
+                replica.requestsInState() - requestsAtLastCheckpoint >= ctx.checkpointIntervalRequests());
         }
 
         /**
@@ -693,26 +801,12 @@ public final class Engine implements AutoCloseable
             final PrimaryReplicator promoted = b.promote();
             replica.journalAsBackup(null); // the batcher journals from now on
             nextSeq = store.lastCommittedSeq() + 1;
-            lastRoot = store.root();
+            oldestUnreleased = nextSeq;
+            lastRoot = replica.committedRoot();
             requestsSinceCheckpoint = 0;
             primary = promoted;
             backup = null;
             counters.promotions.incrementOrdered();
-        }
-
-        private void journalCommit(final Batch executed, final long seq, final int count, final long root)
-        {
-            try
-            {
-                journal.appendCommit(seq, root, ReplyDigest.of(executed, reply), count);
-            }
-            catch (final RuntimeException ex)
-            {
-                // journaled but not acknowledged: recovery executes it, so its outcome is not "no effect"
-                stopBeforeReplying(ex);
-                replyAll(seq, count, ReplyCodes.OUTCOME_UNKNOWN);
-                throw ex;
-            }
         }
 
         /**
@@ -776,7 +870,7 @@ public final class Engine implements AutoCloseable
         /**
          * Answers every request of the batch in hand with {@code code} (the engine is stopping).
          */
-        void replyAll(final long seq, final int count, final int code)
+        void replyAll(final Batch batch, final long seq, final int count, final int code)
         {
             for (int i = 0; i < count; i++)
             {
@@ -798,12 +892,14 @@ public final class Engine implements AutoCloseable
          */
         void failPending()
         {
+            replyInFlight(null != journal ? ReplyCodes.OUTCOME_UNKNOWN : ReplyCodes.UNAVAILABLE);
+            final Batch batch = slot(nextSeq);
             int count;
             do
             {
                 batch.reset(nextSeq);
                 count = ring.drainTo(batch, ctx.maxBatchRequests());
-                replyAll(nextSeq, count, ReplyCodes.UNAVAILABLE);
+                replyAll(batch, nextSeq, count, ReplyCodes.UNAVAILABLE);
             }
             while (count > 0);
         }
@@ -1021,8 +1117,9 @@ public final class Engine implements AutoCloseable
         }
 
         /**
-         * @param verifyTimeoutNs PRIMARY: how long a batch may wait for the backup before this primary
-         *                        stops, in [1 ms, 10 min]; default 10 s (failover arrives later).
+         * @param verifyTimeoutNs PRIMARY: how long the oldest batch in flight may wait for its commit
+         *                        before this primary stops, in [1 ms, 10 min]; default 10 s (a lost
+         *                        backup is given up sooner, after the replication peerTimeoutNs).
          */
         public Context verifyTimeoutNs(final long verifyTimeoutNs)
         {
@@ -1318,6 +1415,12 @@ public final class Engine implements AutoCloseable
             require(epoch >= 1, "epoch", epoch, "[1, 2^63)");
             require(null != replication, "replication", "replication settings");
             replication.conclude();
+            if (Role.STANDALONE != role && store.maxOpenBatches() < replication.maxInFlightBatches())
+            {
+                throw new IllegalArgumentException("replication setting maxInFlightBatches = " +
+                    replication.maxInFlightBatches() + " needs the store's maxOpenBatches >= it (it is " +
+                    store.maxOpenBatches() + "): raise StateStore.Context.maxOpenBatches or lower maxInFlightBatches");
+            }
             require(verifyTimeoutNs >= TimeUnit.MILLISECONDS.toNanos(1) &&
                 verifyTimeoutNs <= TimeUnit.MINUTES.toNanos(10), "verifyTimeoutNs", verifyTimeoutNs, "[1 ms, 10 min]");
             require(checkpointIntervalRequests >= 0 && checkpointIntervalRequests <= 1L << 40,
@@ -1387,6 +1490,8 @@ public final class Engine implements AutoCloseable
         final AtomicCounter verifyNs;
         final AtomicCounter committedAlone;
         final AtomicCounter promotions;
+        final AtomicCounter mostBatchesInFlight;
+        final AtomicCounter batchesReshipped;
 
         EngineCounters(final CountersManager manager)
         {
@@ -1415,6 +1520,8 @@ public final class Engine implements AutoCloseable
             verifyNs = manager.newCounter("primary: ns from shipping to verified, summed");
             committedAlone = manager.newCounter("primary: batches committed without a backup");
             promotions = manager.newCounter("promotions of this backup to primary");
+            mostBatchesInFlight = manager.newCounter("primary: most batches in flight at once");
+            batchesReshipped = manager.newCounter("primary: batches rolled back with an earlier one, re-shipped");
         }
 
         void onRejected(final int reason)
@@ -1534,6 +1641,21 @@ public final class Engine implements AutoCloseable
         public long promotions()
         {
             return promotions.get();
+        }
+
+        /** @return the most batches this primary had begun and not committed at once (pipelining). */
+        public long mostBatchesInFlight()
+        {
+            return mostBatchesInFlight.get();
+        }
+
+        /**
+         * @return executions of batches rolled back because an earlier batch in flight differed (each
+         * executed again and re-shipped once that batch committed).
+         */
+        public long batchesReshipped()
+        {
+            return batchesReshipped.get();
         }
     }
 }

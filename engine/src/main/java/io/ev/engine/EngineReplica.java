@@ -23,7 +23,11 @@ import org.agrona.concurrent.UnsafeBuffer;
  * store, its executor (parallel execution uses the phases the primary's mixer put in the batch
  * entry; the backup's executor may assign workers and order differently: schedule diversity), and
  * sequential execution in batch order with failed requests isolated as everywhere else
- * ({@link SequentialReplay}). The batch's replies stay in {@link #batch()} until commit.
+ * ({@link SequentialReplay}). Up to {@code maxOpenBatches} batches may be open (pipelining): each
+ * has a slot ({@code seq % maxOpenBatches}) holding its requests and replies ({@link #batch(long)}),
+ * its root and reply digest, until the batch {@code maxOpenBatches} later reuses it. A backup journals
+ * a batch (entry, then commit marker) when it commits it: batches it rolls back and never commits
+ * leave nothing in its journal.
  */
 public final class EngineReplica implements ReplicaExecution
 {
@@ -31,17 +35,19 @@ public final class EngineReplica implements ReplicaExecution
     private final TransactionRegistry registry;
     private final BatchRunner parallel;
     private final SequentialReplay sequential;
-    private final Batch batch;
+    private final Batch[] batches;
+    private final long[] roots;
+    private final long[] replyDigests;
+    private final BatchEncoder[] journalEncoders;
     private final UnsafeBuffer replyView = new UnsafeBuffer(0, 0);
     private final IntHashSet pageSet = new IntHashSet();
     private final LongArrayList pageKeys = new LongArrayList();
     private long[] keyArray = new long[1024];
-    private BatchEncoder journalEncoder;
     private Journal journal;
-    private long lastJournaledSeq = StateStore.NULL_SEQ;
     private long root;
     private long replyDigest;
     private long requestsInState;
+    private volatile long committedRoot;
 
     /**
      * @param store            the replica's store.
@@ -61,8 +67,22 @@ public final class EngineReplica implements ReplicaExecution
         this.registry = registry;
         this.parallel = new BatchRunner(store, executor, writer, maxBatchRequests);
         this.sequential = new SequentialReplay(store, writer, maxBatchRequests);
-        this.batch = new Batch(maxBatchRequests, registry.maxPayloadBytes(), registry.maxReplyBytes());
+        final int slots = store.context().maxOpenBatches();
+        this.batches = new Batch[slots];
+        this.roots = new long[slots];
+        this.replyDigests = new long[slots];
+        this.journalEncoders = new BatchEncoder[slots];
+        for (int i = 0; i < slots; i++)
+        {
+            batches[i] = new Batch(maxBatchRequests, registry.maxPayloadBytes(), registry.maxReplyBytes());
+        }
         this.root = store.root();
+        this.committedRoot = root;
+    }
+
+    private int slot(final long seq)
+    {
+        return (int)(seq % batches.length);
     }
 
     /**
@@ -72,9 +92,12 @@ public final class EngineReplica implements ReplicaExecution
     public void journalAsBackup(final Journal journal)
     {
         this.journal = journal;
-        if (null != journal && null == journalEncoder)
+        if (null != journal && null == journalEncoders[0])
         {
-            journalEncoder = new BatchEncoder();
+            for (int i = 0; i < journalEncoders.length; i++)
+            {
+                journalEncoders[i] = new BatchEncoder();
+            }
         }
     }
 
@@ -106,18 +129,20 @@ public final class EngineReplica implements ReplicaExecution
 
     public void execute(final long seq, final BatchDecoder entry, final boolean sequentially)
     {
-        if (null != journal && seq != lastJournaledSeq)
+        final int slot = slot(seq);
+        if (null != journal)
         {
-            journalEncoder.reset(seq);
+            // kept until commit: the entry is journaled with its commit marker
+            final BatchEncoder encoder = journalEncoders[slot].reset(seq);
             while (entry.next())
             {
-                journalEncoder.add(entry.clientId(), entry.requestId(), entry.type(), entry.phase(), entry.payload(), 0,
+                encoder.add(entry.clientId(), entry.requestId(), entry.type(), entry.phase(), entry.payload(), 0,
                     entry.payload().capacity());
             }
-            journal.append(journalEncoder);
-            lastJournaledSeq = seq;
+            encoder.finish();
             entry.rewind();
         }
+        final Batch batch = batches[slot];
         batch.reset(seq);
         while (entry.next())
         {
@@ -135,6 +160,8 @@ public final class EngineReplica implements ReplicaExecution
             root = parallel.executeAndSeal(batch, registry);
         }
         replyDigest = ReplyDigest.of(batch, replyView);
+        roots[slot] = root;
+        replyDigests[slot] = replyDigest;
     }
 
     public long root()
@@ -155,12 +182,28 @@ public final class EngineReplica implements ReplicaExecution
 
     public void commit(final long seq)
     {
-        store.commit(seq);
-        requestsInState += batch.count();
+        final int slot = slot(seq);
+        final int count = batches[slot].count();
         if (null != journal)
         {
-            journal.appendCommit(seq, store.root(), replyDigest, batch.count());
+            journal.append(journalEncoders[slot]);
         }
+        store.commit(seq);
+        requestsInState += count;
+        if (null != journal)
+        {
+            journal.appendCommit(seq, roots[slot], replyDigests[slot], count);
+        }
+        committedRoot = roots[slot];
+    }
+
+    /**
+     * @return the state root after the last committed batch (or state transfer); any thread may
+     * read it.
+     */
+    public long committedRoot()
+    {
+        return committedRoot;
     }
 
     public long lastCommittedSeq()
@@ -192,6 +235,7 @@ public final class EngineReplica implements ReplicaExecution
     {
         store.importRecords(seq, src, offset, length);
         root = store.seal(seq);
+        roots[slot(seq)] = root;
     }
 
     public int pageCount()
@@ -241,18 +285,19 @@ public final class EngineReplica implements ReplicaExecution
         }
         root = store.seal(seq);
         store.commit(seq);
+        committedRoot = root;
     }
 
     public void adoptCommittedSeq(final long seq, final long requests)
     {
         store.adoptCommittedSeq(seq);
         root = store.root();
+        committedRoot = root;
         requestsInState = requests;
         if (null != journal)
         {
             // the transferred state is not the replay of this journal: recovery starts from here
             journal.checkpoints().take(store, requests, false);
-            lastJournaledSeq = StateStore.NULL_SEQ;
         }
     }
 
@@ -262,10 +307,27 @@ public final class EngineReplica implements ReplicaExecution
     }
 
     /**
-     * @return the open (or last) batch with its replies, for releasing them after commit.
+     * @return batch {@code seq} with its replies, for releasing them after commit: valid while the
+     * batch is open and after it committed, until batch {@code seq + maxOpenBatches} executes.
      */
-    public Batch batch()
+    public Batch batch(final long seq)
     {
+        final Batch batch = batches[slot(seq)];
+        if (batch.seq() != seq)
+        {
+            throw new IllegalStateException("batch " + seq + " is not in its slot (it holds batch " + batch.seq() +
+                ")");
+        }
         return batch;
+    }
+
+    /**
+     * @return the state root after batch {@code seq} as executed (and repaired), while {@link #batch(long)}
+     * holds it.
+     */
+    public long rootOf(final long seq)
+    {
+        batch(seq);
+        return roots[slot(seq)];
     }
 }

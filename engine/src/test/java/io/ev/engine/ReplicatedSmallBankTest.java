@@ -34,8 +34,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * Execute-Verify on the real store and executors: a primary and a backup (each a store with two
  * parallel workers; the backup with a different schedule seed) verify every SmallBank batch over the
- * simulated network with message loss. With the racy fee transaction and the permissive mixer,
- * races make the replicas diverge: divergences are detected and repaired, and both replicas end
+ * simulated network with message loss, with up to 4 batches in flight (the default pipelining
+ * depth), replies taken in seq order as batches commit. With the racy fee transaction and the
+ * permissive mixer, races make the replicas diverge: divergences are detected and repaired, and both replicas end
  * equal to the sequential execution of the same batches (the oracle) with money conserved. With the
  * key mixer and the fee key declared, no divergence occurs. Seed printed; {@code -Dev.rep.seed=S}.
  */
@@ -75,45 +76,56 @@ class ReplicatedSmallBankTest
             final UnsafeBuffer payload = new UnsafeBuffer(new byte[256]);
             final UnsafeBuffer reply = new UnsafeBuffer(0, 0);
             final SmallBankOracle conservation = new SmallBankOracle(primarySide.initialTotal);
-            long seq = primarySide.store.lastCommittedSeq() + 1;
-            for (int b = 0; b < batches; b++, seq++)
+            final long firstSeq = primarySide.store.lastCommittedSeq() + 1;
+            long nextSeq = firstSeq;
+            long committedSeq = firstSeq;
+            long steps = 0;
+            while (committedSeq < firstSeq + batches)
             {
-                batch.reset(seq);
-                oracleBatch.reset(seq);
-                for (int r = 0; r < BATCH; r++)
+                // up to maxInFlightBatches (default 4) batches in flight, replies released in seq order
+                while (nextSeq < firstSeq + batches && primary.readyForBatch())
                 {
-                    final int length = workload.next(payload, 0);
-                    batch.add(0, (long)b * BATCH + r, workload.typeId(), payload, 0, length);
-                    oracleBatch.add(0, (long)b * BATCH + r, workload.typeId(), payload, 0, length);
-                }
-                mixer.mix(batch, registry);
-                final int length = EngineReplica.encode(batch, encoder, request);
-                primary.begin(seq, encoder.buffer(), 0, length, network.nowNs());
-                long steps = 0;
-                while (!primary.isCommitted())
-                {
-                    if (null != primary.failure() || ++steps > 1_000_000)
+                    final long b = nextSeq - firstSeq;
+                    batch.reset(nextSeq);
+                    oracleBatch.reset(nextSeq);
+                    for (int r = 0; r < BATCH; r++)
                     {
-                        fail("seed " + seed + ": batch " + seq + " did not commit: " + primary.failure());
+                        final int length = workload.next(payload, 0);
+                        batch.add(0, b * BATCH + r, workload.typeId(), payload, 0, length);
+                        oracleBatch.add(0, b * BATCH + r, workload.typeId(), payload, 0, length);
                     }
-                    primary.doWork(network.nowNs());
-                    backup.doWork();
-                    network.advanceBy(STEP_NS);
+                    mixer.mix(batch, registry);
+                    final int length = EngineReplica.encode(batch, encoder, request);
+                    primary.begin(nextSeq, encoder.buffer(), 0, length, network.nowNs());
+                    oracle.executeAndCommit(oracleBatch, registry);
+                    nextSeq++;
                 }
-                final Batch committed = primarySide.replica.batch();
-                for (int i = 0; i < committed.count(); i++)
+                for (long seq = primary.pollCommitted(); -1 != seq; seq = primary.pollCommitted())
                 {
-                    committed.wrapReply(reply, i);
-                    conservation.onCommittedReply(reply, 0, committed.replyLength(i));
+                    assertEquals(committedSeq, seq, "seed " + seed + ": commits out of order");
+                    final Batch committed = primarySide.replica.batch(seq);
+                    for (int i = 0; i < committed.count(); i++)
+                    {
+                        committed.wrapReply(reply, i);
+                        conservation.onCommittedReply(reply, 0, committed.replyLength(i));
+                    }
+                    committedSeq++;
                 }
-                oracle.executeAndCommit(oracleBatch, registry);
+                if (null != primary.failure() || ++steps > 1_000_000L * batches)
+                {
+                    fail("seed " + seed + ": batch " + committedSeq + " did not commit: " + primary.failure());
+                }
+                primary.doWork(network.nowNs());
+                backup.doWork();
+                network.advanceBy(STEP_NS);
             }
-            for (long steps = 0; backup.openSeq() != -1 && steps < 1_000_000; steps++)
+            for (long drain = 0; backup.openSeq() != -1 && drain < 1_000_000; drain++)
             {
-                if (steps % 100 == 0)
+                if (drain % 100 == 0)
                 {
                     primary.resendLastDecision();
                 }
+                primary.doWork(network.nowNs());
                 backup.doWork();
                 network.advanceBy(STEP_NS);
             }

@@ -187,6 +187,17 @@ public final class Checkpoints
     }
 
     /**
+     * @return true when the concurrent checkpoint in progress waits for {@link #poll} with no batch
+     * open (its scan is done, or it finished): a pipelined caller stops beginning batches until its
+     * open ones committed.
+     */
+    public boolean awaitsBoundary()
+    {
+        final InProgress task = inProgress;
+        return null != task && (task.done || (!task.snapshot.frozen() && task.snapshot.scanDone()));
+    }
+
+    /**
      * @return true while a concurrent checkpoint runs.
      */
     public boolean inProgress()

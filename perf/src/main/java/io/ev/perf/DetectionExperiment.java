@@ -198,9 +198,13 @@ public final class DetectionExperiment
                 int attempt = 0;
                 if (configuration.replicated)
                 {
+                    final long detectedBefore = primary.counters().detected();
+                    final long transfersBefore = primary.counters().repairedByTransfer();
                     primary.begin(seq, encoder.buffer(), 0, entryLength, network.nowNs());
                     verify(primary, backup, network, seq);
-                    attempt = primary.attempt();
+                    // one batch in flight at a time here: the counters' changes tell its last attempt
+                    attempt = primary.counters().repairedByTransfer() > transfersBefore ? 2 :
+                        primary.counters().detected() > detectedBefore ? 1 : 0;
                 }
                 else
                 {
@@ -213,7 +217,7 @@ public final class DetectionExperiment
                     primarySide.replica.commit(seq);
                 }
                 result.account(seq, attempt, primarySide, backupSide);
-                final Batch committed = primarySide.replica.batch();
+                final Batch committed = primarySide.replica.batch(seq);
                 for (int i = 0, n = committed.count(); i < n; i++)
                 {
                     committed.wrapReply(reply, i);
@@ -261,8 +265,17 @@ public final class DetectionExperiment
         final PrimaryReplicator primary, final BackupReplicator backup, final SimulatedNetwork network, final long seq)
     {
         long steps = 0;
-        while (!primary.isCommitted())
+        long committed = -1;
+        while (committed != seq)
         {
+            for (long next = primary.pollCommitted(); -1 != next; next = primary.pollCommitted())
+            {
+                committed = next;
+            }
+            if (committed == seq)
+            {
+                break;
+            }
             if (null != primary.failure() || null != backup.failure())
             {
                 throw new IllegalStateException("batch " + seq + ": replication failed: primary " + primary.failure() +
@@ -409,7 +422,7 @@ public final class DetectionExperiment
                 throw ex;
             }
             executor = parallel;
-            probe = new MoneyProbe(reader, replica.batch(), keys);
+            probe = new MoneyProbe(reader, replica, keys);
             oracle = new ManifestationOracle(replica, probe);
         }
 

@@ -5,6 +5,7 @@ package io.ev.perf;
 
 import java.util.Arrays;
 
+import io.ev.engine.EngineReplica;
 import io.ev.engine.ReplyCodes;
 import io.ev.engine.apps.SmallBankReply;
 import io.ev.pipeline.Batch;
@@ -30,7 +31,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 final class MoneyProbe implements ManifestationOracle.Probe
 {
     private final StoreWriter reader;
-    private final Batch replies;
+    private final EngineReplica replica;
     private final Keys keys;
     private final UnsafeBuffer value = new UnsafeBuffer(new byte[256]);
     private final UnsafeBuffer replyView = new UnsafeBuffer(0, 0);
@@ -41,13 +42,13 @@ final class MoneyProbe implements ManifestationOracle.Probe
 
     /**
      * @param reader  a writer of the replica's store, only to read, on the protocol's thread.
-     * @param replies the replica's batch, which holds the replies of its last run.
+     * @param replica the replica, whose {@code batch(seq)} holds the replies of the batch's last run.
      * @param keys    the balances of the current batch (filled by the experiment before each batch).
      */
-    MoneyProbe(final StoreWriter reader, final Batch replies, final Keys keys)
+    MoneyProbe(final StoreWriter reader, final EngineReplica replica, final Keys keys)
     {
         this.reader = reader;
-        this.replies = replies;
+        this.replica = replica;
         this.keys = keys;
     }
 
@@ -59,6 +60,7 @@ final class MoneyProbe implements ManifestationOracle.Probe
     public void after(final long seq, final boolean sequential)
     {
         long expectedDeltaCents = 0;
+        final Batch replies = replica.batch(seq);
         for (int i = 0, count = replies.count(); i < count; i++)
         {
             replies.wrapReply(replyView, i);

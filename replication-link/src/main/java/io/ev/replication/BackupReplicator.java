@@ -12,12 +12,20 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * The backup's side of Execute-Verify (see {@link PrimaryReplicator}): executes each batch the
- * primary ships with its own threads, answers with its token, and follows the primary's decisions.
- * Purely reactive and idempotent: a duplicate BATCH or DECISION gets the same answer again; the
- * next batch commits the previous one (so a lost commit decision costs nothing); batches that do
- * not follow the last committed one are ignored. Messages of an older epoch are dropped (and
- * answered with a heartbeat of this epoch, which fences an old primary); a newer epoch is adopted
- * (the primary that sends it is the current one).
+ * primary ships with its own threads, on top of the batches still open (up to
+ * {@code maxInFlightBatches}), answers with its token, and follows the primary's decisions. Purely
+ * reactive and idempotent: a duplicate BATCH or DECISION gets the same answer again; a batch that
+ * arrives ahead of an earlier one (reordering, loss) is kept, within the window, and executed once
+ * the earlier ones are; one beyond the window is ignored (the primary re-sends it). Commits come in seq
+ * order from the DECISION commit, or from the primary's last committed seq carried by each BATCH and
+ * HEARTBEAT (so a lost decision costs nothing): the primary commits a batch only on this backup's
+ * matching token for its current execution, so whatever it says committed is what this backup
+ * holds. Rounds: every open batch belongs to the backup's current round; a BATCH, DECISION or
+ * RECORDS of an older round is stale; a re-execution decision of a newer round for batch s rolls
+ * back s and every later open batch (the primary discarded them; it re-ships them once s commits);
+ * any other message of a newer round rolls back the open batches above the primary's last committed
+ * seq. Messages of an older epoch are dropped (and answered with a heartbeat of this epoch, which
+ * fences an old primary); a newer epoch is adopted (the primary that sends it is the current one).
  * <p>
  * Joining: a backup that does not know it holds the primary's state ({@link Phase#JOINING}) says
  * HELLO with its last committed batch and root until the primary answers. Equal: paired. Otherwise
@@ -43,12 +51,30 @@ public final class BackupReplicator implements Link.MessageHandler
         PROMOTED
     }
 
+    /**
+     * A slot of the window: an open batch (its entry, for a sequential re-execution, and the token
+     * last sent for it), or a batch received ahead of an earlier one, kept until that one arrives.
+     */
+    private static final class Open
+    {
+        final ExpandableDirectByteBuffer entry = new ExpandableDirectByteBuffer(1 << 16);
+        final UnsafeBuffer entryView = new UnsafeBuffer(0, 0);
+        long seq;
+        int entryLength;
+        int attempt;
+        boolean tokenReady;
+        long root;
+        long replyDigest;
+        /** Received ahead, not executed; executed once every earlier batch is, if still of this round. */
+        boolean ahead;
+        int aheadRound;
+    }
+
     private final Link link;
     private final ReplicaExecution execution;
     private final BatchDecoder decoder = new BatchDecoder();
-    private final ExpandableDirectByteBuffer entry = new ExpandableDirectByteBuffer(1 << 16);
+    private final Open[] open;
     private final ExpandableDirectByteBuffer out = new ExpandableDirectByteBuffer(1 << 16);
-    private final UnsafeBuffer entryView = new UnsafeBuffer(0, 0);
     private final ExpandableDirectByteBuffer control = new ExpandableDirectByteBuffer(1 << 12);
     private final Counters counters = new Counters();
     private final ReplicationSettings settings;
@@ -64,10 +90,11 @@ public final class BackupReplicator implements Link.MessageHandler
     private long syncRequests;
     private int syncCursor;
     private long epoch;
-    private long openSeq = -1;
-    private int attempt;
-    private boolean tokenReady;
+    private int head;
+    private int openCount;
+    private int round;
     private int keyCount;
+    private boolean holding;
     private String failure;
 
     /**
@@ -106,6 +133,11 @@ public final class BackupReplicator implements Link.MessageHandler
         this.epoch = epoch;
         this.settings = settings.conclude();
         this.phase = phase;
+        this.open = new Open[settings.maxInFlightBatches()];
+        for (int i = 0; i < open.length; i++)
+        {
+            open[i] = new Open();
+        }
     }
 
     /**
@@ -157,11 +189,14 @@ public final class BackupReplicator implements Link.MessageHandler
     }
 
     /**
-     * Makes this replica the primary of the next epoch, alone until its peer rejoins. The batch in
-     * hand is committed when this backup already answered it with a token (the old primary may have
-     * committed it and released its replies: it commits only on a matching token), after executing
-     * it again sequentially if that token came from a parallel run ({@code soloSequential}); else it
-     * is rolled back (the old primary cannot have committed it).
+     * Makes this replica the primary of the next epoch, alone until its peer rejoins. Of the open
+     * batches, the longest prefix this backup answered with a token for its current execution is
+     * committed: the old primary commits in seq order and only on a matching token, so every batch
+     * it may have committed (and released replies of) is in that prefix; when
+     * {@code soloSequential}, from the first one whose token came from a parallel run on, they are
+     * executed again sequentially first (the parallel run may have raced and the old primary may
+     * have seen it; for a correctly mixed batch it is the same state and replies). The open batches
+     * after the prefix are rolled back: the old primary cannot have committed them.
      *
      * @return the new primary (its {@link PrimaryReplicator#epoch()} is this backup's epoch + 1).
      */
@@ -172,28 +207,33 @@ public final class BackupReplicator implements Link.MessageHandler
             throw new IllegalStateException("only a paired backup may be promoted; this one is " + phase +
                 " (its state is not the primary's)");
         }
-        if (-1 != openSeq)
+        int prefix = 0;
+        while (prefix < openCount && open(prefix).tokenReady)
         {
-            if (tokenReady)
-            {
-                if (0 == attempt && settings.soloSequential())
-                {
-                    // the parallel run the token came from may have raced (the old primary may have seen
-                    // that and decided to re-execute): commit the batch's sequential execution instead;
-                    // for a correctly mixed batch it is the same state and replies
-                    execution.rollback(openSeq);
-                    decoder.rewind();
-                    execution.execute(openSeq, decoder, true);
-                    counters.reexecutions++;
-                }
-                commitOpen();
-            }
-            else
-            {
-                execution.rollback(openSeq);
-                openSeq = -1;
-            }
+            prefix++;
         }
+        int keep = 0;
+        while (keep < prefix && (!settings.soloSequential() || 0 != open(keep).attempt))
+        {
+            keep++;
+        }
+        for (int i = 0; i < keep; i++)
+        {
+            commit(open(i));
+        }
+        if (keep < openCount)
+        {
+            execution.rollback(open(keep).seq);
+        }
+        for (int i = keep; i < prefix; i++)
+        {
+            final Open batch = open(i);
+            execute(batch, true);
+            counters.reexecutions++;
+            commit(batch);
+        }
+        counters.discarded += openCount - prefix;
+        openCount = 0;
         phase = Phase.PROMOTED;
         return new PrimaryReplicator(link, execution, epoch + 1, settings, PrimaryReplicator.Peer.LOST);
     }
@@ -226,7 +266,13 @@ public final class BackupReplicator implements Link.MessageHandler
             }
             return;
         }
-        epoch = messageEpoch;
+        if (messageEpoch > epoch)
+        {
+            // a primary of a newer epoch never verified what this backup holds open
+            discardOpen();
+            round = 0;
+            epoch = messageEpoch;
+        }
         lastHeardNs = nowNs;
         final short type = Messages.type(buffer, offset);
         if (Phase.PAIRED != phase && (Messages.BATCH == type || Messages.DECISION == type ||
@@ -255,6 +301,7 @@ public final class BackupReplicator implements Link.MessageHandler
                     }
                     else if (Messages.heartbeatPaired(buffer, offset))
                     {
+                        commitThrough(Messages.lastCommittedSeq(buffer, offset));
                         sendControl(
                             Messages.heartbeat(control, 0, epoch, nowNs, execution.lastCommittedSeq(), true, pairing));
                     }
@@ -280,12 +327,7 @@ public final class BackupReplicator implements Link.MessageHandler
      */
     private void dropped()
     {
-        if (-1 != openSeq)
-        {
-            execution.rollback(openSeq);
-            openSeq = -1;
-        }
-        tokenReady = false;
+        discardOpen();
         counters.dropped++;
         phase = Phase.JOINING;
         sendHello();
@@ -400,39 +442,92 @@ public final class BackupReplicator implements Link.MessageHandler
     private void onBatch(final DirectBuffer buffer, final int offset, final int length)
     {
         final long seq = Messages.seq(buffer, offset);
-        if (seq == openSeq)
+        final int messageRound = Messages.round(buffer, offset);
+        if (messageRound < round)
         {
-            resendAnswer();
+            counters.stale++;
             return;
         }
-        if (-1 != openSeq && seq == openSeq + 1)
+        commitThrough(Messages.batchLastCommittedSeq(buffer, offset));
+        if (messageRound > round)
         {
-            commitOpen(); // the primary moved on: it committed the open batch
+            // not after a re-execution decision (that comes first): what is open above the primary's
+            // last committed seq belongs to an abandoned round
+            discardOpen();
+            round = messageRound;
         }
-        if (-1 != openSeq || seq != execution.lastCommittedSeq() + 1)
+        final long index = seq - (execution.lastCommittedSeq() + 1);
+        if (index < openCount)
+        {
+            if (index >= 0)
+            {
+                resendAnswer(open((int)index)); // a duplicate
+            }
+            else
+            {
+                counters.stale++; // committed already
+            }
+            return;
+        }
+        if (index >= open.length)
         {
             counters.outOfOrder++;
             return;
         }
-        final int entryLength = length - Messages.FRAME_OFFSET;
-        entry.putBytes(0, buffer, offset + Messages.FRAME_OFFSET, entryLength);
-        entryView.wrap(entry, 0, entryLength);
-        final String problem = decoder.wrap(entryView, entryLength);
+        final Open batch = open((int)index);
+        final int entryLength = length - Messages.BATCH_FRAME_OFFSET;
+        batch.entry.putBytes(0, buffer, offset + Messages.BATCH_FRAME_OFFSET, entryLength);
+        batch.entryView.wrap(batch.entry, 0, entryLength);
+        final String problem = decoder.wrap(batch.entryView, entryLength);
         if (null != problem)
         {
+            batch.ahead = false;
             counters.malformed++;
             return;
         }
-        openSeq = seq;
-        attempt = 0;
-        execution.execute(seq, decoder, false);
-        sendToken();
+        batch.seq = seq;
+        batch.entryLength = entryLength;
+        batch.ahead = true;
+        batch.aheadRound = round;
+        if (index > openCount)
+        {
+            counters.aheadOfOrder++;
+            return;
+        }
+        if (holding)
+        {
+            counters.held++;
+            return;
+        }
+        executeAhead();
+    }
+
+    /**
+     * Executes, in seq order, the batches received that follow the newest open one.
+     */
+    private void executeAhead()
+    {
+        while (!holding && openCount < open.length)
+        {
+            final Open batch = open(openCount);
+            if (!batch.ahead || batch.aheadRound != round ||
+                batch.seq != execution.lastCommittedSeq() + 1 + openCount)
+            {
+                return;
+            }
+            batch.ahead = false;
+            batch.attempt = 0;
+            openCount++;
+            execute(batch, false);
+            sendToken(batch);
+        }
     }
 
     private void onDecision(final DirectBuffer buffer, final int offset)
     {
-        final long seq = Messages.seq(buffer, offset);
-        if (seq != openSeq)
+        final int messageRound = Messages.round(buffer, offset);
+        final Open batch = find(Messages.seq(buffer, offset));
+        if (messageRound < round || null == batch)
         {
             counters.stale++;
             return;
@@ -441,33 +536,43 @@ public final class BackupReplicator implements Link.MessageHandler
         switch (Messages.decision(buffer, offset))
         {
             case Messages.DECISION_COMMIT:
-                commitOpen();
-                break;
-            case Messages.DECISION_REEXECUTE:
-                if (attempt < decidedAttempt)
+                if (messageRound == round && decidedAttempt == batch.attempt && batch.tokenReady)
                 {
-                    attempt = decidedAttempt;
-                    execution.rollback(seq);
-                    decoder.rewind();
-                    execution.execute(seq, decoder, true);
-                    counters.reexecutions++;
-                    sendToken();
+                    commitThrough(batch.seq);
                 }
                 else
                 {
-                    resendAnswer();
+                    counters.stale++;
+                }
+                break;
+            case Messages.DECISION_REEXECUTE:
+                if (messageRound > round)
+                {
+                    reexecute(batch, messageRound, decidedAttempt);
+                }
+                else if (messageRound == round && decidedAttempt == batch.attempt)
+                {
+                    resendAnswer(batch);
+                }
+                else
+                {
+                    counters.stale++;
                 }
                 break;
             case Messages.DECISION_TRANSFER:
-                if (attempt < decidedAttempt)
+                if (messageRound == round && decidedAttempt > batch.attempt && batch == open(openCount - 1))
                 {
-                    attempt = decidedAttempt;
-                    tokenReady = false;
-                    sendKeys();
+                    batch.attempt = decidedAttempt;
+                    batch.tokenReady = false;
+                    sendKeys(batch);
+                }
+                else if (messageRound == round && decidedAttempt == batch.attempt)
+                {
+                    resendAnswer(batch);
                 }
                 else
                 {
-                    resendAnswer();
+                    counters.stale++;
                 }
                 break;
             default:
@@ -476,58 +581,142 @@ public final class BackupReplicator implements Link.MessageHandler
         }
     }
 
+    /**
+     * The primary's tokens for {@code batch} differed and it is the oldest batch in flight there:
+     * every earlier open batch committed there; roll back this one and every later one (a new round),
+     * re-execute this one sequentially.
+     */
+    private void reexecute(final Open batch, final int newRound, final int decidedAttempt)
+    {
+        commitThrough(batch.seq - 1);
+        if (batch != open(0))
+        {
+            counters.stale++; // an earlier batch has no token: not the decision of this pairing
+            return;
+        }
+        round = newRound;
+        counters.discarded += openCount - 1;
+        execution.rollback(batch.seq);
+        openCount = 1;
+        forgetAhead();
+        batch.attempt = decidedAttempt;
+        execute(batch, true);
+        counters.reexecutions++;
+        sendToken(batch);
+    }
+
     private void onRecords(final DirectBuffer buffer, final int offset, final int length)
     {
-        final long seq = Messages.seq(buffer, offset);
-        if (seq != openSeq || 2 != attempt)
+        final Open batch = find(Messages.seq(buffer, offset));
+        if (null == batch || Messages.round(buffer, offset) != round || 2 != batch.attempt ||
+            batch != open(openCount - 1))
         {
             counters.stale++;
             return;
         }
-        if (tokenReady)
+        if (batch.tokenReady)
         {
-            resendAnswer();
+            resendAnswer(batch);
             return;
         }
-        execution.importRecords(seq, buffer, offset + Messages.FRAME_OFFSET, length - Messages.FRAME_OFFSET);
+        execution.importRecords(batch.seq, buffer, offset + Messages.RECORDS_FRAME_OFFSET,
+            length - Messages.RECORDS_FRAME_OFFSET);
+        batch.root = execution.root();
+        batch.replyDigest = execution.replyDigest();
         counters.transfers++;
-        sendToken();
+        sendToken(batch);
     }
 
-    private void commitOpen()
+    private Open open(final int index)
     {
-        execution.commit(openSeq);
+        return open[(head + index) % open.length];
+    }
+
+    /** @return the open batch {@code seq}, or null. */
+    private Open find(final long seq)
+    {
+        final long index = seq - (execution.lastCommittedSeq() + 1);
+        return index >= 0 && index < openCount ? open((int)index) : null;
+    }
+
+    private void execute(final Open batch, final boolean sequential)
+    {
+        decoder.wrap(batch.entryView, batch.entryLength);
+        execution.execute(batch.seq, decoder, sequential);
+        batch.root = execution.root();
+        batch.replyDigest = execution.replyDigest();
+    }
+
+    /**
+     * Commits the open batches up to {@code seq}, oldest first: the primary committed them, each on
+     * this backup's token for its current execution. Stops at a batch without a token (which the
+     * primary cannot have committed: the message is from another pairing).
+     */
+    private void commitThrough(final long seq)
+    {
+        while (openCount > 0 && open(0).seq <= seq && open(0).tokenReady)
+        {
+            commit(open(0));
+            head = (head + 1) % open.length;
+            openCount--;
+        }
+    }
+
+    private void commit(final Open batch)
+    {
+        execution.commit(batch.seq);
+        batch.tokenReady = false;
         counters.committed++;
-        openSeq = -1;
-        tokenReady = false;
     }
 
-    private void sendToken()
+    /**
+     * Rolls back every open batch: the primary will not commit them on the tokens sent.
+     */
+    private void discardOpen()
     {
-        tokenReady = true;
-        send(Messages.token(out, 0, epoch, openSeq, attempt, execution.root(), execution.replyDigest()));
+        if (openCount > 0)
+        {
+            execution.rollback(open(0).seq);
+            counters.discarded += openCount;
+            openCount = 0;
+        }
+        forgetAhead();
     }
 
-    private void sendKeys()
+    private void forgetAhead()
+    {
+        for (final Open batch : open)
+        {
+            batch.ahead = false;
+        }
+    }
+
+    private void sendToken(final Open batch)
+    {
+        batch.tokenReady = true;
+        send(Messages.token(out, 0, epoch, batch.seq, round, batch.attempt, batch.root, batch.replyDigest));
+    }
+
+    private void sendKeys(final Open batch)
     {
         keyCount = 0;
-        execution.forEachWrittenKey(openSeq, (key, pageDigest) ->
+        execution.forEachWrittenKey(batch.seq, (key, pageDigest) ->
         {
             Messages.keyEntry(out, 0, keyCount, key, pageDigest);
             keyCount++;
         });
-        send(Messages.keys(out, 0, epoch, openSeq, keyCount));
+        send(Messages.keys(out, 0, epoch, batch.seq, round, keyCount));
     }
 
-    private void resendAnswer()
+    private void resendAnswer(final Open batch)
     {
-        if (tokenReady)
+        if (batch.tokenReady)
         {
-            sendToken();
+            sendToken(batch);
         }
-        else if (2 == attempt)
+        else if (2 == batch.attempt)
         {
-            sendKeys();
+            sendKeys(batch);
         }
     }
 
@@ -557,10 +746,39 @@ public final class BackupReplicator implements Link.MessageHandler
         return phase;
     }
 
-    /** @return the batch executed but not yet committed, or -1. */
+    /**
+     * Holds new batches (they are kept, not executed) while {@code hold}, so that the open ones
+     * commit and no batch is open (a checkpoint needs a batch boundary); releasing executes those
+     * kept. Open batches are still verified, repaired and committed.
+     */
+    public void holdBatches(final boolean hold)
+    {
+        if (holding != hold)
+        {
+            holding = hold;
+            if (!hold && Phase.PAIRED == phase)
+            {
+                executeAhead();
+            }
+        }
+    }
+
+    /** @return the oldest batch executed but not yet committed, or -1. */
     public long openSeq()
     {
-        return openSeq;
+        return openCount > 0 ? open(0).seq : -1;
+    }
+
+    /** @return batches executed but not yet committed. */
+    public int openBatches()
+    {
+        return openCount;
+    }
+
+    /** @return the primary's round this backup follows. */
+    public int round()
+    {
+        return round;
     }
 
     public Counters counters()
@@ -585,6 +803,9 @@ public final class BackupReplicator implements Link.MessageHandler
         long syncs;
         long syncFailures;
         long dropped;
+        long discarded;
+        long aheadOfOrder;
+        long held;
 
         public long committed()
         {
@@ -601,10 +822,22 @@ public final class BackupReplicator implements Link.MessageHandler
             return transfers;
         }
 
-        /** @return batches ignored because they did not follow the last committed one. */
+        /** @return batches ignored because they were beyond the window. */
         public long outOfOrder()
         {
             return outOfOrder;
+        }
+
+        /** @return batches kept unexecuted while new batches were held (a checkpoint waited). */
+        public long held()
+        {
+            return held;
+        }
+
+        /** @return batches received ahead of an earlier one and kept until it arrived. */
+        public long aheadOfOrder()
+        {
+            return aheadOfOrder;
         }
 
         public long malformed()
@@ -643,6 +876,12 @@ public final class BackupReplicator implements Link.MessageHandler
         public long dropped()
         {
             return dropped;
+        }
+
+        /** @return open batches rolled back because the primary discarded or never verified them. */
+        public long discarded()
+        {
+            return discarded;
         }
 
         /** @return sync frames refused (nothing written; the sync started over). */

@@ -20,17 +20,26 @@ import org.agrona.MutableDirectBuffer;
  *  HELLO        role (4): 1 primary, 2 backup | page count (4) | last committed seq (8) | root (8) |
  *               requests in state (8) | incarnation (8): a backup's random id, new at each start (a
  *               primary's answer: its pairing count)
- *  BATCH      seq (8) | the journal's batch entry (header + body, journal format version 1)
- *  TOKEN      seq (8) | attempt (4) | reserved (4) | root (8) | reply digest (8)
- *  DECISION   seq (8) | attempt (4) | decision (4): 1 commit, 2 re-execute sequentially, 3 transfer
- *  KEYS       seq (8) | count (4) | reserved (4) | count x (key (8) | sender's digest of its page (8))
- *  RECORDS    seq (8) | a state-store repair frame (RecordsCodec, version 1)
- *  HEARTBEAT  sender's clock ns (8) | last committed seq (8) | paired (4): 1 if the sender verifies
- *             batches with the receiver, else 0 | pairing (4): the primary's pairing count
- *  CATCH_UP   first seq wanted (8)
+ *  BATCH        seq (8) | round (4) | reserved (4) | primary's last committed seq (8) | the journal's
+ *               batch entry (header + body, journal format version 1)
+ *  TOKEN        seq (8) | round (4) | attempt (4) | root (8) | reply digest (8)
+ *  DECISION     seq (8) | round (4) | attempt (4) | decision (4): 1 commit, 2 re-execute
+ *               sequentially, 3 transfer | reserved (4)
+ *  KEYS         seq (8) | round (4) | count (4) | count x (key (8) | sender's digest of its page (8))
+ *  RECORDS      seq (8) | round (4) | reserved (4) | a state-store repair frame (RecordsCodec, version 1)
+ *  HEARTBEAT    sender's clock ns (8) | last committed seq (8) | paired (4): 1 if the sender verifies
+ *               batches with the receiver, else 0 | pairing (4): the primary's pairing count
+ *  CATCH_UP     first seq wanted (8)
  *  SYNC_REQUEST seq (8) | first page (4) | count (4) | count x the requester's page digest (8)
  *  SYNC_RECORDS seq (8) | first page (4) | end page (4) | a state-store repair frame of complete pages
  * </pre>
+ * The round (version 3, pipelining) is the primary's count of discards within its epoch: it goes up
+ * each time the primary abandons the executions of its in-flight batches (a re-execution decision
+ * rolls back the batch and every later one; a lost backup). Every batch in flight belongs to the
+ * current round, so a TOKEN, DECISION or BATCH of an older round is stale: a re-shipped batch is
+ * never confused with its earlier execution. Versions: 1 synchronous protocol; 2 failover (HELLO,
+ * HEARTBEAT, SYNC_*); 3 pipelining (round in the batch messages, the primary's last committed seq in
+ * BATCH).
  * Encoding writes into a caller's buffer (zero allocation); {@link #check(DirectBuffer, int, int)}
  * validates a received message before any field is read, and names what is wrong.
  */
@@ -39,7 +48,7 @@ public final class Messages
     /** "EV" little-endian: the schema of every EV replication message. */
     public static final short SCHEMA_ID = 0x5645;
     /** The protocol version this build speaks; a peer with any other is refused. */
-    public static final short VERSION = 2;
+    public static final short VERSION = 3;
 
     public static final short HELLO = 1;
     public static final short BATCH = 2;
@@ -69,15 +78,17 @@ public final class Messages
 
     public static final int HELLO_LENGTH = BODY + 40;
     public static final int TOKEN_LENGTH = BODY + 32;
-    public static final int DECISION_LENGTH = BODY + 16;
+    public static final int DECISION_LENGTH = BODY + 24;
     public static final int KEYS_HEADER_LENGTH = BODY + 16;
     public static final int KEY_ENTRY_LENGTH = 16;
     public static final int HEARTBEAT_LENGTH = BODY + 24;
     public static final int CATCH_UP_LENGTH = BODY + 8;
     public static final int SYNC_HEADER_LENGTH = BODY + 16;
     public static final int SYNC_DIGEST_LENGTH = Long.BYTES;
-    /** BATCH and RECORDS: seq, then the embedded frame. */
-    public static final int FRAME_OFFSET = BODY + 8;
+    /** BATCH: seq, round, reserved, last committed seq, then the journal's batch entry. */
+    public static final int BATCH_FRAME_OFFSET = BODY + 24;
+    /** RECORDS: seq, round, reserved, then the repair frame. */
+    public static final int RECORDS_FRAME_OFFSET = BODY + 16;
 
     private Messages()
     {
@@ -127,14 +138,15 @@ public final class Messages
         final int offset,
         final long epoch,
         final long seq,
+        final int round,
         final int attempt,
         final long root,
         final long replyDigest)
     {
         final int body = header(buffer, offset, TOKEN, epoch);
         buffer.putLong(body, seq);
-        buffer.putInt(body + 8, attempt);
-        buffer.putInt(body + 12, 0);
+        buffer.putInt(body + 8, round);
+        buffer.putInt(body + 12, attempt);
         buffer.putLong(body + 16, root);
         buffer.putLong(body + 24, replyDigest);
         return TOKEN_LENGTH;
@@ -145,13 +157,16 @@ public final class Messages
         final int offset,
         final long epoch,
         final long seq,
+        final int round,
         final int attempt,
         final int decision)
     {
         final int body = header(buffer, offset, DECISION, epoch);
         buffer.putLong(body, seq);
-        buffer.putInt(body + 8, attempt);
-        buffer.putInt(body + 12, decision);
+        buffer.putInt(body + 8, round);
+        buffer.putInt(body + 12, attempt);
+        buffer.putInt(body + 16, decision);
+        buffer.putInt(body + 20, 0);
         return DECISION_LENGTH;
     }
 
@@ -246,24 +261,66 @@ public final class Messages
     }
 
     /**
-     * Writes a BATCH or RECORDS header and seq, then copies the embedded frame.
+     * Writes a BATCH: its seq and round, the sender's last committed seq, then a copy of the
+     * journal's batch entry.
      *
      * @return the message length.
      */
-    public static int framed(
+    public static int batch(
         final MutableDirectBuffer buffer,
         final int offset,
-        final short type,
         final long epoch,
         final long seq,
+        final int round,
+        final long lastCommittedSeq,
+        final DirectBuffer entry,
+        final int entryOffset,
+        final int entryLength)
+    {
+        final int body = header(buffer, offset, BATCH, epoch);
+        buffer.putLong(body, seq);
+        buffer.putInt(body + 8, round);
+        buffer.putInt(body + 12, 0);
+        buffer.putLong(body + 16, lastCommittedSeq);
+        buffer.putBytes(offset + BATCH_FRAME_OFFSET, entry, entryOffset, entryLength);
+        return BATCH_FRAME_OFFSET + entryLength;
+    }
+
+    /**
+     * Updates the sender's last committed seq of a BATCH already written (before a re-send).
+     */
+    public static void batchLastCommittedSeq(final MutableDirectBuffer buffer, final int offset, final long seq)
+    {
+        buffer.putLong(offset + BODY + 16, seq);
+    }
+
+    /** @return the sender's last committed seq carried by a BATCH. */
+    public static long batchLastCommittedSeq(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getLong(offset + BODY + 16);
+    }
+
+    /**
+     * Writes a RECORDS: its seq and round, then a copy of the repair frame.
+     *
+     * @return the message length.
+     */
+    public static int records(
+        final MutableDirectBuffer buffer,
+        final int offset,
+        final long epoch,
+        final long seq,
+        final int round,
         final DirectBuffer frame,
         final int frameOffset,
         final int frameLength)
     {
-        final int body = header(buffer, offset, type, epoch);
+        final int body = header(buffer, offset, RECORDS, epoch);
         buffer.putLong(body, seq);
-        buffer.putBytes(offset + FRAME_OFFSET, frame, frameOffset, frameLength);
-        return FRAME_OFFSET + frameLength;
+        buffer.putInt(body + 8, round);
+        buffer.putInt(body + 12, 0);
+        buffer.putBytes(offset + RECORDS_FRAME_OFFSET, frame, frameOffset, frameLength);
+        return RECORDS_FRAME_OFFSET + frameLength;
     }
 
     /**
@@ -272,12 +329,17 @@ public final class Messages
      * @return the message length once the entries are written.
      */
     public static int keys(
-        final MutableDirectBuffer buffer, final int offset, final long epoch, final long seq, final int count)
+        final MutableDirectBuffer buffer,
+        final int offset,
+        final long epoch,
+        final long seq,
+        final int round,
+        final int count)
     {
         final int body = header(buffer, offset, KEYS, epoch);
         buffer.putLong(body, seq);
-        buffer.putInt(body + 8, count);
-        buffer.putInt(body + 12, 0);
+        buffer.putInt(body + 8, round);
+        buffer.putInt(body + 12, count);
         return KEYS_HEADER_LENGTH + count * KEY_ENTRY_LENGTH;
     }
 
@@ -305,10 +367,16 @@ public final class Messages
         return buffer.getLong(offset + BODY);
     }
 
+    /** @return the round of a BATCH, TOKEN, DECISION, KEYS or RECORDS message. */
+    public static int round(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getInt(offset + BODY + 8);
+    }
+
     /** @return the attempt of a TOKEN or DECISION (0 = parallel execution, 1 = sequential re-execution, ...). */
     public static int attempt(final DirectBuffer buffer, final int offset)
     {
-        return buffer.getInt(offset + BODY + 8);
+        return buffer.getInt(offset + BODY + 12);
     }
 
     public static long tokenRoot(final DirectBuffer buffer, final int offset)
@@ -323,7 +391,7 @@ public final class Messages
 
     public static int decision(final DirectBuffer buffer, final int offset)
     {
-        return buffer.getInt(offset + BODY + 12);
+        return buffer.getInt(offset + BODY + 16);
     }
 
     /** @return whether a HEARTBEAT's sender verifies batches with the receiver. */
@@ -382,7 +450,7 @@ public final class Messages
 
     public static int keyCount(final DirectBuffer buffer, final int offset)
     {
-        return buffer.getInt(offset + BODY + 8);
+        return buffer.getInt(offset + BODY + 12);
     }
 
     public static long key(final DirectBuffer buffer, final int offset, final int index)
@@ -450,15 +518,16 @@ public final class Messages
                 return length < SYNC_HEADER_LENGTH ?
                     "SYNC_RECORDS message of " + length + " bytes is shorter than its header" : null;
             case BATCH:
+                return length < BATCH_FRAME_OFFSET ? "BATCH message of " + length + " bytes has no entry" : null;
             case RECORDS:
-                return length < FRAME_OFFSET ? typeName(type) + " message of " + length + " bytes has no frame" : null;
+                return length < RECORDS_FRAME_OFFSET ? "RECORDS message of " + length + " bytes has no frame" : null;
             case KEYS:
             {
                 if (length < KEYS_HEADER_LENGTH)
                 {
                     return "KEYS message of " + length + " bytes is shorter than its header";
                 }
-                final long count = buffer.getInt(offset + BODY + 8);
+                final long count = buffer.getInt(offset + BODY + 12);
                 return count < 0 || KEYS_HEADER_LENGTH + count * KEY_ENTRY_LENGTH != length ?
                     "KEYS message says " + count + " keys but is " + length + " bytes long" : null;
             }

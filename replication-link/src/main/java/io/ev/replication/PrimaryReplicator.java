@@ -11,39 +11,56 @@ import org.agrona.collections.LongArrayList;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * The primary's side of Execute-Verify for one batch at a time (synchronous, Eve's model): ship
- * the batch, execute it locally in parallel, compare the backup's token with its own.
+ * The primary's side of Execute-Verify, pipelined: up to {@code maxInFlightBatches} (K) batches are
+ * shipped and executed but not yet verified; batch s + 1 executes on top of s's unverified state.
+ * For each batch the backup's token (per seq, round and attempt) is compared with this replica's:
  * <ul>
- *   <li>equal: commit on both (DECISION commit; the backup also commits when the next batch
- *   arrives, so a lost decision costs nothing);</li>
- *   <li>different: both roll back and re-execute sequentially in batch order (DECISION
- *   re-execute), compare again;</li>
+ *   <li>equal: the batch is verified; verified batches commit strictly in seq order, oldest first
+ *   (DECISION commit; the backup also learns it from the last committed seq carried by every BATCH
+ *   and idle HEARTBEAT, so a lost decision costs nothing). The caller learns each commit, in order,
+ *   from {@link #pollCommitted()}, and may release that batch's replies;</li>
+ *   <li>different, for the oldest batch in flight s (a later batch's mismatch waits until it is the
+ *   oldest: its state may change with s's): both replicas roll back every in-flight batch from the
+ *   newest down to s, and re-execute s sequentially in batch order (DECISION re-execute, attempt 1,
+ *   of a new round: the round goes up so that every message about the discarded executions is
+ *   stale), compare again;</li>
  *   <li>still different: the backup sends the keys the batch wrote on it with its page digests
  *   (KEYS); the primary ships its values of those keys and of its own written keys in pages that
  *   differ (RECORDS); the backup imports them (verified against the primary's page digests) and
- *   must then match: a "sequential divergence", reported.</li>
+ *   must then match: a "sequential divergence", reported;</li>
+ *   <li>once s commits, the later batches (their entries kept) are executed again in parallel and
+ *   re-shipped, in the new round. While a batch is being repaired (attempt 1 or 2), or re-shipped
+ *   batches wait, new batches wait too ({@code PENDING}): a repair only ever touches the newest
+ *   open batch.</li>
  * </ul>
- * The primary drives: it re-sends its last message to the backup until the expected answer arrives
- * ({@code retransmitNs}); the backup answers duplicates idempotently. Messages of an older epoch are
- * dropped (answered with a heartbeat of this epoch, which fences an old primary); a newer epoch
- * means this primary was fenced.
+ * The primary drives: it re-sends each batch's last message to the backup until the expected
+ * answer arrives ({@code retransmitNs}); the backup answers duplicates idempotently. Messages of an
+ * older epoch are dropped (answered with a heartbeat of this epoch, which fences an old primary); a
+ * newer epoch means this primary was fenced. With K = 1 this is Eve's synchronous protocol.
  * <p>
  * Failover: an idle primary sends heartbeats; after {@code peerTimeoutNs} without a word from the
- * backup it goes on alone ({@link Peer#LOST}): the batch in hand and every later one are executed
- * here only (sequentially by default) and committed at once. A backup that (re)joins says HELLO with
- * its last committed batch and root: equal to this primary's, they are paired; otherwise the
- * primary stops beginning batches ({@link Peer#SYNCING}) and answers the backup's SYNC_REQUESTs
- * (its page digests, a range at a time) with its complete records of the pages that differ, until
- * the backup's HELLO matches. Not thread-safe: call from the thread that runs the batches;
- * {@link #doWork(long)} until {@link #isCommitted()}, and begin a batch only when
+ * backup it goes on alone ({@link Peer#LOST}): the batches in flight are committed here only, in
+ * order: verified ones (and one already re-executed sequentially) as they are, the others executed
+ * again sequentially first when {@code soloSequential}; every later batch is executed here and
+ * committed at once. A backup that (re)joins says HELLO with its last committed batch and root:
+ * equal to this primary's, they are paired; otherwise the primary stops beginning batches
+ * ({@link Peer#SYNCING}) and answers the backup's SYNC_REQUESTs (its page digests, a range at a time)
+ * with its complete records of the pages that differ, until the backup's HELLO matches. Not
+ * thread-safe: call from the thread that runs the batches; {@link #doWork(long)} and
+ * {@link #pollCommitted()} until the batches begun are reported, and begin a batch only when
  * {@link #readyForBatch()}.
  */
 public final class PrimaryReplicator implements Link.MessageHandler
 {
-    /** What a batch's verification came to. */
+    /** Where the batches stand, for reports. */
     public enum State
     {
-        IDLE, AWAITING_TOKEN, AWAITING_KEYS, COMMITTED, FAILED
+        /** No batch in flight. */
+        IDLE,
+        /** Batches begun and not yet committed. */
+        VERIFYING,
+        /** Replication stopped: see {@link #failure()}. */
+        FAILED
     }
 
     /** What this primary knows of its backup. */
@@ -57,37 +74,67 @@ public final class PrimaryReplicator implements Link.MessageHandler
         SYNCING
     }
 
+    /** A batch's place in the window. */
+    private enum Status
+    {
+        /** Entry kept, not executed: waits for an earlier batch's repair. */
+        PENDING,
+        AWAITING_TOKEN,
+        AWAITING_KEYS,
+        /** Token equal; commits once every earlier batch has. */
+        MATCHED,
+        /** Parallel token different; repaired once it is the oldest in flight. */
+        MISMATCHED,
+        /** Committed; its slot is free once {@link #pollCommitted()} reported it. */
+        COMMITTED
+    }
+
+    /**
+     * One batch of the window: its entry, its execution's token and its last message to the backup.
+     */
+    private static final class Slot
+    {
+        final ExpandableDirectByteBuffer entry = new ExpandableDirectByteBuffer(1 << 16);
+        final ExpandableDirectByteBuffer message = new ExpandableDirectByteBuffer(1 << 16);
+        final UnsafeBuffer entryView = new UnsafeBuffer(0, 0);
+        long seq;
+        int entryLength;
+        Status status;
+        int attempt;
+        long root;
+        long replyDigest;
+        int messageLength;
+        long sentNs;
+    }
+
     private final Link link;
     private final ReplicaExecution execution;
     private final long epoch;
     private final long retransmitNs;
     private final ReplicationSettings settings;
     private final BatchDecoder decoder = new BatchDecoder();
-    private final ExpandableDirectByteBuffer entry = new ExpandableDirectByteBuffer(1 << 16);
-    private final ExpandableDirectByteBuffer lastSent = new ExpandableDirectByteBuffer(1 << 16);
+    private final Slot[] slots;
     private final ExpandableDirectByteBuffer records = new ExpandableDirectByteBuffer(1 << 16);
     private final ExpandableDirectByteBuffer control = new ExpandableDirectByteBuffer(1 << 12);
-    private final UnsafeBuffer entryView = new UnsafeBuffer(0, 0);
+    private final ExpandableDirectByteBuffer lastDecision = new ExpandableDirectByteBuffer(64);
     private final LongHashSet keysToShip = new LongHashSet();
     private final LongArrayList keyList = new LongArrayList();
     private final Counters counters = new Counters();
     private long[] keyArray = new long[1024];
     private int[] differing = new int[1024];
-    private State state = State.IDLE;
+    private int head;
+    private int count;
+    private int round;
     private Peer peer;
     private long committedRoot;
     private long lastHeardNs;
     private long lastControlNs;
+    private long lastSentNs;
     private boolean clockStarted;
     private String refusal;
     private long pairedIncarnation;
     private int pairing;
-    private long seq = -1;
-    private int attempt;
-    private long localRoot;
-    private long localReplyDigest;
-    private int lastSentLength;
-    private long lastSentNs;
+    private int lastDecisionLength;
     private long nowNs;
     private String failure;
 
@@ -134,79 +181,226 @@ public final class PrimaryReplicator implements Link.MessageHandler
         this.retransmitNs = settings.retransmitNs();
         this.peer = peer;
         this.committedRoot = execution.root();
+        this.slots = new Slot[settings.maxInFlightBatches()];
+        for (int i = 0; i < slots.length; i++)
+        {
+            slots[i] = new Slot();
+        }
     }
 
     /**
-     * @return true when a batch may begin: the previous one committed and no backup is syncing.
+     * @return true when a batch may begin: fewer than {@code maxInFlightBatches} batches are begun and
+     * not yet reported by {@link #pollCommitted()}, no backup is syncing, and replication has not
+     * failed.
      */
     public boolean readyForBatch()
     {
-        return (State.IDLE == state || State.COMMITTED == state) && Peer.SYNCING != peer;
+        return count < slots.length && Peer.SYNCING != peer && null == failure;
     }
 
     /**
-     * Starts batch {@code seq}: keeps a copy of its journal entry, ships it and executes it here
-     * (in parallel).
+     * @return the seq the next {@link #begin} must carry: one after the newest batch begun, or after
+     * the last committed one.
+     */
+    public long nextSeq()
+    {
+        return count > 0 ? slot(count - 1).seq + 1 : execution.lastCommittedSeq() + 1;
+    }
+
+    /**
+     * Starts batch {@code seq}: keeps a copy of its journal entry, ships it and executes it here (in
+     * parallel) on top of the batches still in flight; or keeps it pending while an earlier batch is
+     * repaired; or, without a backup, executes and commits it at once.
      */
     public void begin(
         final long seq, final DirectBuffer batchEntry, final int offset, final int length, final long nowNs)
     {
         if (!readyForBatch())
         {
-            throw new IllegalStateException("begin(" + seq + "): batch " + this.seq + " is " + state + ", backup " +
-                peer + " (wait for readyForBatch())");
+            throw new IllegalStateException("begin(" + seq + "): " + count + " of " + slots.length +
+                " batches in flight or not yet reported, backup " + peer + ", failure " + failure +
+                " (wait for readyForBatch())");
         }
-        entry.putBytes(0, batchEntry, offset, length);
-        entryView.wrap(entry, 0, length);
-        final String problem = decoder.wrap(entryView, length);
+        if (seq != nextSeq())
+        {
+            throw new IllegalArgumentException("begin(" + seq + "): the next batch is " + nextSeq());
+        }
+        final Slot slot = slot(count);
+        slot.entry.putBytes(0, batchEntry, offset, length);
+        slot.entryView.wrap(slot.entry, 0, length);
+        final String problem = decoder.wrap(slot.entryView, length);
         if (null != problem)
         {
             throw new IllegalArgumentException("batch " + seq + ": " + problem);
         }
-        this.seq = seq;
-        this.attempt = 0;
+        slot.seq = seq;
+        slot.entryLength = length;
+        slot.attempt = 0;
+        slot.messageLength = 0;
+        slot.status = Status.PENDING;
+        count++;
         this.nowNs = nowNs;
         if (Peer.LOST == peer)
         {
-            decoder.rewind();
-            execution.execute(seq, decoder, settings.soloSequential());
             commitAlone();
             return;
         }
-        state = State.AWAITING_TOKEN;
-        send(Messages.framed(lastSent, 0, Messages.BATCH, epoch, seq, entryView, 0, length));
-        decoder.rewind();
-        execution.execute(seq, decoder, false);
-        localRoot = execution.root();
-        localReplyDigest = execution.replyDigest();
+        final Slot oldest = firstUncommitted();
+        if (oldest == slot || (0 == oldest.attempt && Status.PENDING != slot(count - 2).status))
+        {
+            ship(slot);
+        }
     }
 
     /**
-     * Commits the batch in hand without the backup: after a parallel execution (the backup was
-     * lost while verifying it) it is first executed again sequentially when so configured.
+     * @return the oldest committed batch not yet reported, which frees its slot (its replies may be
+     * released: it committed, and every earlier batch did and was reported before it), or -1.
+     */
+    public long pollCommitted()
+    {
+        if (0 == count || Status.COMMITTED != slots[head].status)
+        {
+            return -1;
+        }
+        final long seq = slots[head].seq;
+        head = next(head);
+        count--;
+        return seq;
+    }
+
+    /** @return batches begun and not yet committed. */
+    public int inFlight()
+    {
+        int inFlight = 0;
+        for (int i = 0; i < count; i++)
+        {
+            if (Status.COMMITTED != slot(i).status)
+            {
+                inFlight++;
+            }
+        }
+        return inFlight;
+    }
+
+    private Slot slot(final int index)
+    {
+        return slots[(head + index) % slots.length];
+    }
+
+    private int next(final int index)
+    {
+        return index + 1 == slots.length ? 0 : index + 1;
+    }
+
+    /** @return the index of the oldest batch not committed, or {@code count} if none. */
+    private int firstUncommittedIndex()
+    {
+        int index = 0;
+        while (index < count && Status.COMMITTED == slot(index).status)
+        {
+            index++;
+        }
+        return index;
+    }
+
+    private Slot firstUncommitted()
+    {
+        final int index = firstUncommittedIndex();
+        return index < count ? slot(index) : null;
+    }
+
+    /** @return the slot of batch {@code seq} if it is in flight (begun, not committed), else null. */
+    private Slot inFlightSlot(final long seq)
+    {
+        if (0 == count)
+        {
+            return null;
+        }
+        final long index = seq - slots[head].seq;
+        if (index < 0 || index >= count)
+        {
+            return null;
+        }
+        final Slot slot = slot((int)index);
+        return Status.COMMITTED == slot.status ? null : slot;
+    }
+
+    /**
+     * Ships a batch (in the current round) and executes it here in parallel.
+     */
+    private void ship(final Slot slot)
+    {
+        slot.status = Status.AWAITING_TOKEN;
+        slot.attempt = 0;
+        slot.messageLength = Messages.batch(slot.message, 0, epoch, slot.seq, round, execution.lastCommittedSeq(),
+            slot.entryView, 0, slot.entryLength);
+        send(slot);
+        execute(slot, false);
+    }
+
+    private void execute(final Slot slot, final boolean sequential)
+    {
+        decoder.wrap(slot.entryView, slot.entryLength);
+        execution.execute(slot.seq, decoder, sequential);
+        slot.root = execution.root();
+        slot.replyDigest = execution.replyDigest();
+    }
+
+    /**
+     * Commits every batch in flight without the backup, in order: those verified (or already
+     * re-executed sequentially, or transferred) as they are; from the first other one on, each is
+     * executed (again) here, sequentially when {@code soloSequential}, and committed.
      */
     private void commitAlone()
     {
-        if (State.AWAITING_TOKEN == state && 0 == attempt && settings.soloSequential())
+        final int first = firstUncommittedIndex();
+        int keep = first;
+        while (keep < count)
         {
-            execution.rollback(seq);
-            decoder.rewind();
-            execution.execute(seq, decoder, true);
+            final Slot slot = slot(keep);
+            if (Status.PENDING == slot.status ||
+                (settings.soloSequential() && 0 == slot.attempt && Status.MATCHED != slot.status))
+            {
+                break;
+            }
+            keep++;
         }
-        localRoot = execution.root();
-        localReplyDigest = execution.replyDigest();
-        execution.commit(seq);
-        committedRoot = localRoot;
-        lastSentLength = 0;
-        if (attempt >= 1)
+        for (int i = first; i < keep; i++)
         {
-            // a divergence of this batch was detected before the backup was lost: what commits is this
-            // replica's sequential execution
-            counters.repairedByReexecution++;
+            final Slot slot = slot(i);
+            final boolean verified = Status.MATCHED == slot.status;
+            commit(slot);
+            if (!verified)
+            {
+                counters.committedAlone++;
+                if (slot.attempt >= 1)
+                {
+                    // a divergence of this batch was detected before the backup was lost: what commits
+                    // is this replica's sequential execution (or its transferred state)
+                    counters.repairedByReexecution++;
+                }
+            }
         }
-        state = State.COMMITTED;
+        if (keep < count && Status.PENDING != slot(keep).status)
+        {
+            execution.rollback(slot(keep).seq);
+        }
+        for (int i = keep; i < count; i++)
+        {
+            final Slot slot = slot(i);
+            execute(slot, settings.soloSequential());
+            commit(slot);
+            counters.committedAlone++;
+        }
+    }
+
+    private void commit(final Slot slot)
+    {
+        execution.commit(slot.seq);
+        committedRoot = slot.root;
+        slot.status = Status.COMMITTED;
+        slot.messageLength = 0;
         counters.committed++;
-        counters.committedAlone++;
     }
 
     /**
@@ -224,7 +418,7 @@ public final class PrimaryReplicator implements Link.MessageHandler
             lastControlNs = nowNs;
         }
         int work = link.poll(this, 16);
-        if (State.FAILED == state)
+        if (null != failure)
         {
             return work;
         }
@@ -239,21 +433,29 @@ public final class PrimaryReplicator implements Link.MessageHandler
             }
             return work;
         }
-        final boolean awaiting = State.AWAITING_TOKEN == state || State.AWAITING_KEYS == state;
         if (nowNs - lastHeardNs > settings.peerTimeoutNs())
         {
             peerLost();
-            work++;
+            return work + 1;
         }
-        else if (awaiting && nowNs - lastSentNs >= retransmitNs)
+        boolean awaiting = false;
+        for (int i = 0; i < count; i++)
         {
-            resend();
-            counters.retransmits++;
-            work++;
+            final Slot slot = slot(i);
+            if (Status.AWAITING_TOKEN == slot.status || Status.AWAITING_KEYS == slot.status)
+            {
+                awaiting = true;
+                if (nowNs - slot.sentNs >= retransmitNs)
+                {
+                    resend(slot);
+                    counters.retransmits++;
+                    work++;
+                }
+            }
         }
-        else if (!awaiting && Peer.PAIRED == peer && nowNs - Math.max(lastSentNs, lastControlNs) >=
-            settings.heartbeatNs())
+        if (!awaiting && Peer.PAIRED == peer && nowNs - Math.max(lastSentNs, lastControlNs) >= settings.heartbeatNs())
         {
+            // also tells the backup which batches committed
             sendControl(Messages.heartbeat(control, 0, epoch, nowNs, execution.lastCommittedSeq(), true, pairing));
             work++;
         }
@@ -261,8 +463,9 @@ public final class PrimaryReplicator implements Link.MessageHandler
     }
 
     /**
-     * The backup said nothing for {@code peerTimeoutNs} (or restarted without the batch in hand):
-     * go on alone, finishing the batch in hand here.
+     * The backup said nothing for {@code peerTimeoutNs} (or restarted without the batches in hand):
+     * go on alone, committing the batches in flight here (a new round: whatever the backup still
+     * says about them is stale).
      */
     private void peerLost()
     {
@@ -272,10 +475,8 @@ public final class PrimaryReplicator implements Link.MessageHandler
             counters.syncsAbandoned++;
         }
         peer = Peer.LOST;
-        if (State.AWAITING_TOKEN == state || State.AWAITING_KEYS == state)
-        {
-            commitAlone();
-        }
+        round++;
+        commitAlone();
     }
 
     public void onMessage(final DirectBuffer buffer, final int offset, final int length)
@@ -292,7 +493,7 @@ public final class PrimaryReplicator implements Link.MessageHandler
             }
             return;
         }
-        if (State.FAILED == state)
+        if (null != failure)
         {
             return;
         }
@@ -372,10 +573,11 @@ public final class PrimaryReplicator implements Link.MessageHandler
             sendHelloAnswer();
             return;
         }
-        if (State.AWAITING_TOKEN == state || State.AWAITING_KEYS == state)
+        if (inFlight() > 0)
         {
-            peerLost(); // the backup restarted: it no longer has the batch in hand
+            peerLost(); // the backup restarted: it no longer has the batches in hand
         }
+        round++; // a new pairing: nothing said in an earlier one is current
         pairedIncarnation = incarnation;
         final long backupSeq = Messages.lastCommittedSeq(buffer, offset);
         final long backupRoot = Messages.helloRoot(buffer, offset);
@@ -412,23 +614,23 @@ public final class PrimaryReplicator implements Link.MessageHandler
     private void onSyncRequest(final DirectBuffer buffer, final int offset)
     {
         final int firstPage = Messages.syncFirstPage(buffer, offset);
-        final int count = Messages.syncCountOrEnd(buffer, offset);
+        final int pages = Messages.syncCountOrEnd(buffer, offset);
         if (Peer.SYNCING != peer || Messages.seq(buffer, offset) != execution.lastCommittedSeq())
         {
             counters.stale++;
             return;
         }
-        if (firstPage < 0 || count < 1 || (long)firstPage + count > execution.pageCount())
+        if (firstPage < 0 || pages < 1 || (long)firstPage + pages > execution.pageCount())
         {
             counters.malformed++;
             return;
         }
-        if (differing.length < count)
+        if (differing.length < pages)
         {
-            differing = new int[count];
+            differing = new int[pages];
         }
         int diffCount = 0;
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < pages; i++)
         {
             final int page = firstPage + i;
             if (Messages.syncDigestAt(buffer, offset, i) != execution.pageDigest(page))
@@ -436,7 +638,7 @@ public final class PrimaryReplicator implements Link.MessageHandler
                 differing[diffCount++] = page;
             }
         }
-        int endPage = firstPage + count;
+        int endPage = firstPage + pages;
         int frameLength = 0;
         int exported = diffCount;
         while (exported > 0)
@@ -471,69 +673,131 @@ public final class PrimaryReplicator implements Link.MessageHandler
 
     private void onToken(final DirectBuffer buffer, final int offset)
     {
-        if (Peer.PAIRED != peer || State.AWAITING_TOKEN != state || Messages.seq(buffer, offset) != seq ||
-            Messages.attempt(buffer, offset) != attempt)
+        final Slot slot = inFlightSlot(Messages.seq(buffer, offset));
+        if (Peer.PAIRED != peer || null == slot || Status.AWAITING_TOKEN != slot.status ||
+            Messages.round(buffer, offset) != round || Messages.attempt(buffer, offset) != slot.attempt)
         {
             counters.stale++;
             return;
         }
         // after a transfer only the state must agree: the backup's replies were computed by its own
         // (nondeterministic) execution, and only the primary releases replies
-        if (Messages.tokenRoot(buffer, offset) == localRoot &&
-            (2 == attempt || Messages.tokenReplyDigest(buffer, offset) == localReplyDigest))
+        if (Messages.tokenRoot(buffer, offset) == slot.root &&
+            (2 == slot.attempt || Messages.tokenReplyDigest(buffer, offset) == slot.replyDigest))
         {
-            send(Messages.decision(lastSent, 0, epoch, seq, attempt, Messages.DECISION_COMMIT));
-            execution.commit(seq);
-            committedRoot = localRoot;
-            state = State.COMMITTED;
-            counters.committed++;
-            if (1 == attempt)
-            {
-                counters.repairedByReexecution++;
-            }
-            else if (2 == attempt)
-            {
-                counters.repairedByTransfer++;
-            }
+            slot.status = Status.MATCHED;
+        }
+        else if (2 == slot.attempt)
+        {
+            fail("batch " + slot.seq + " still differs after the record transfer: root " +
+                Long.toHexString(Messages.tokenRoot(buffer, offset)) + " on the backup, " +
+                Long.toHexString(slot.root) + " here");
             return;
-        }
-        if (0 == attempt)
-        {
-            counters.detected++; // a divergence is counted once, however it is repaired
-            attempt = 1;
-            send(Messages.decision(lastSent, 0, epoch, seq, attempt, Messages.DECISION_REEXECUTE));
-            execution.rollback(seq);
-            decoder.rewind();
-            execution.execute(seq, decoder, true);
-            localRoot = execution.root();
-            localReplyDigest = execution.replyDigest();
-        }
-        else if (1 == attempt)
-        {
-            counters.sequentialDivergences++;
-            attempt = 2;
-            state = State.AWAITING_KEYS;
-            send(Messages.decision(lastSent, 0, epoch, seq, attempt, Messages.DECISION_TRANSFER));
         }
         else
         {
-            fail("batch " + seq + " still differs after the record transfer: root " +
-                Long.toHexString(Messages.tokenRoot(buffer, offset)) + " on the backup, " +
-                Long.toHexString(localRoot) + " here");
+            slot.status = Status.MISMATCHED;
+        }
+        advance();
+    }
+
+    /**
+     * Moves the window on: commits the verified batches at its front, in order; then repairs the
+     * oldest batch in flight if its token differed, or ships the batches that waited for a repair.
+     */
+    private void advance()
+    {
+        Slot oldest;
+        while (null != (oldest = firstUncommitted()) && Status.MATCHED == oldest.status)
+        {
+            commitVerified(oldest);
+        }
+        if (null == oldest)
+        {
+            return;
+        }
+        if (Status.MISMATCHED == oldest.status)
+        {
+            repair(oldest);
+        }
+        else if (Status.PENDING == oldest.status)
+        {
+            for (int i = firstUncommittedIndex(); i < count; i++)
+            {
+                ship(slot(i));
+            }
+        }
+    }
+
+    private void commitVerified(final Slot slot)
+    {
+        lastDecisionLength = Messages.decision(lastDecision, 0, epoch, slot.seq, round, slot.attempt,
+            Messages.DECISION_COMMIT);
+        offer(lastDecision, lastDecisionLength);
+        if (1 == slot.attempt)
+        {
+            counters.repairedByReexecution++;
+        }
+        else if (2 == slot.attempt)
+        {
+            counters.repairedByTransfer++;
+        }
+        commit(slot);
+    }
+
+    /**
+     * The oldest batch in flight differs. After its parallel execution: a new round; both replicas
+     * roll back it and every later batch (kept pending, to be re-executed and re-shipped once it
+     * commits) and re-execute it sequentially. After its sequential re-execution: record transfer.
+     */
+    private void repair(final Slot slot)
+    {
+        if (0 == slot.attempt)
+        {
+            counters.detected++; // a divergence is counted once, however it is repaired
+            round++;
+            for (int i = firstUncommittedIndex() + 1; i < count; i++)
+            {
+                final Slot later = slot(i);
+                if (Status.PENDING != later.status)
+                {
+                    later.status = Status.PENDING;
+                    later.messageLength = 0;
+                    counters.discarded++;
+                }
+            }
+            slot.attempt = 1;
+            slot.status = Status.AWAITING_TOKEN;
+            slot.messageLength = Messages.decision(slot.message, 0, epoch, slot.seq, round, slot.attempt,
+                Messages.DECISION_REEXECUTE);
+            send(slot);
+            execution.rollback(slot.seq);
+            execute(slot, true);
+        }
+        else
+        {
+            counters.sequentialDivergences++;
+            slot.attempt = 2;
+            slot.status = Status.AWAITING_KEYS;
+            slot.messageLength = Messages.decision(slot.message, 0, epoch, slot.seq, round, slot.attempt,
+                Messages.DECISION_TRANSFER);
+            send(slot);
         }
     }
 
     private void onKeys(final DirectBuffer buffer, final int offset)
     {
-        if (Peer.PAIRED != peer || State.AWAITING_KEYS != state || Messages.seq(buffer, offset) != seq)
+        final Slot slot = inFlightSlot(Messages.seq(buffer, offset));
+        if (Peer.PAIRED != peer || null == slot || Status.AWAITING_KEYS != slot.status ||
+            Messages.round(buffer, offset) != round)
         {
             counters.stale++;
             return;
         }
         keysToShip.clear();
         keyList.clear();
-        execution.forEachWrittenKey(seq, (key, pageDigest) -> addKey(key));
-        for (int i = 0, count = Messages.keyCount(buffer, offset); i < count; i++)
+        execution.forEachWrittenKey(slot.seq, (key, pageDigest) -> addKey(key));
+        for (int i = 0, keys = Messages.keyCount(buffer, offset); i < keys; i++)
         {
             final long key = Messages.key(buffer, offset, i);
             if (Messages.keyPageDigest(buffer, offset, i) != execution.pageDigestOf(key))
@@ -541,21 +805,21 @@ public final class PrimaryReplicator implements Link.MessageHandler
                 addKey(key);
             }
         }
-        final int count = keyList.size();
-        if (keyArray.length < count)
+        final int keys = keyList.size();
+        if (keyArray.length < keys)
         {
-            keyArray = new long[count];
+            keyArray = new long[keys];
         }
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < keys; i++)
         {
             keyArray[i] = keyList.getLong(i);
         }
-        records.checkLimit(execution.maxExportLength(count));
-        final int frameLength = execution.exportRecords(keyArray, count, records, 0);
-        state = State.AWAITING_TOKEN;
-        lastSent.checkLimit(Messages.FRAME_OFFSET + frameLength);
-        send(Messages.framed(lastSent, 0, Messages.RECORDS, epoch, seq, records, 0, frameLength));
-        counters.recordsShipped += count;
+        records.checkLimit(execution.maxExportLength(keys));
+        final int frameLength = execution.exportRecords(keyArray, keys, records, 0);
+        slot.status = Status.AWAITING_TOKEN;
+        slot.messageLength = Messages.records(slot.message, 0, epoch, slot.seq, round, records, 0, frameLength);
+        send(slot);
+        counters.recordsShipped += keys;
     }
 
     private void addKey(final long key)
@@ -566,30 +830,42 @@ public final class PrimaryReplicator implements Link.MessageHandler
         }
     }
 
-    private void send(final int length)
+    private void send(final Slot slot)
     {
-        lastSentLength = length;
-        resend();
+        slot.sentNs = nowNs;
+        offer(slot.message, slot.messageLength);
     }
 
-    private void resend()
+    /**
+     * Re-sends a batch's last message; a BATCH carries the last committed seq as of now.
+     */
+    private void resend(final Slot slot)
+    {
+        if (Messages.BATCH == Messages.type(slot.message, 0))
+        {
+            Messages.batchLastCommittedSeq(slot.message, 0, execution.lastCommittedSeq());
+        }
+        send(slot);
+    }
+
+    private void offer(final DirectBuffer buffer, final int length)
     {
         lastSentNs = nowNs;
-        if (!link.offer(lastSent, 0, lastSentLength))
+        if (!link.offer(buffer, 0, length))
         {
             counters.backPressured++;
         }
     }
 
     /**
-     * Re-sends the commit decision of the last committed batch (when no next batch follows soon,
-     * e.g. at shutdown, so that the backup need not wait for the next batch to commit it).
+     * Re-sends the commit decision of the last committed batch when no batch is in flight (e.g. at
+     * shutdown, so that the backup need not wait for the next heartbeat to commit it).
      */
     public void resendLastDecision()
     {
-        if (State.COMMITTED == state && Peer.PAIRED == peer && lastSentLength > 0)
+        if (Peer.PAIRED == peer && lastDecisionLength > 0 && 0 == inFlight())
         {
-            resend();
+            offer(lastDecision, lastDecisionLength);
         }
     }
 
@@ -599,17 +875,11 @@ public final class PrimaryReplicator implements Link.MessageHandler
         {
             failure = reason;
         }
-        state = State.FAILED;
     }
 
     public State state()
     {
-        return state;
-    }
-
-    public boolean isCommitted()
-    {
-        return State.COMMITTED == state;
+        return null != failure ? State.FAILED : inFlight() > 0 ? State.VERIFYING : State.IDLE;
     }
 
     /**
@@ -620,18 +890,10 @@ public final class PrimaryReplicator implements Link.MessageHandler
         return failure;
     }
 
-    /**
-     * @return the attempt that committed the current batch: 0 parallel, 1 sequential re-execution,
-     * 2 record transfer.
-     */
-    public int attempt()
+    /** @return the primary's round: goes up whenever the executions of its in-flight batches are discarded. */
+    public int round()
     {
-        return attempt;
-    }
-
-    public long seq()
-    {
-        return seq;
+        return round;
     }
 
     public Counters counters()
@@ -678,6 +940,7 @@ public final class PrimaryReplicator implements Link.MessageHandler
         long syncsAbandoned;
         long pagesShipped;
         long refused;
+        long discarded;
 
         public long committed()
         {
@@ -770,6 +1033,15 @@ public final class PrimaryReplicator implements Link.MessageHandler
         public long refused()
         {
             return refused;
+        }
+
+        /**
+         * @return executions of later in-flight batches rolled back with an earlier batch that
+         * differed (each was executed and shipped again once that batch committed).
+         */
+        public long discarded()
+        {
+            return discarded;
         }
     }
 }

@@ -11,26 +11,35 @@ import org.agrona.MutableDirectBuffer;
  * What the replication protocol asks of one replica's local state: execute a batch (in parallel,
  * or sequentially in batch order), report its token, roll back, commit, and repair by record
  * transfer. The engine implements it over its store and executors; tests over a model. Called on
- * the protocol's thread only; at most one batch is open at a time in this version (no pipelining).
+ * the protocol's thread only. Up to {@code maxInFlightBatches} batches may be open at once
+ * (pipelining): each executes on top of the newest open one; they commit oldest first, and a
+ * rollback undoes a batch with every later one.
  */
 public interface ReplicaExecution
 {
     /**
-     * Begins batch {@code seq}, executes the batch's requests (phases in parallel, or every request
-     * in batch order when {@code sequential}) and seals.
+     * Begins batch {@code seq} (the one after the newest open batch, or after the last committed one
+     * when none is open), executes the batch's requests (phases in parallel, or every request in
+     * batch order when {@code sequential}) on top of the open batches, and seals.
      */
     void execute(long seq, BatchDecoder batch, boolean sequential);
 
-    /** @return the state root after the open batch (as sealed), or of the committed state when none is open. */
+    /**
+     * @return the state root after the newest open batch (as sealed), or of the committed state when
+     * none is open.
+     */
     long root();
 
-    /** @return the digest of the open batch's replies in batch order. */
+    /** @return the digest of the newest open batch's replies in batch order. */
     long replyDigest();
 
-    /** Undoes the open batch {@code seq}; it may be executed again. */
+    /**
+     * Undoes the open batch {@code seq} and every later open batch, newest first; {@code seq} may be
+     * executed again.
+     */
     void rollback(long seq);
 
-    /** Commits the open batch {@code seq}: its replies may be released. */
+    /** Commits the oldest open batch, {@code seq}: its replies may be released. */
     void commit(long seq);
 
     /** @return the last committed batch, -1 if none. */
@@ -56,8 +65,8 @@ public interface ReplicaExecution
     int exportRecords(long[] keys, int count, MutableDirectBuffer dst, int offset);
 
     /**
-     * Applies a peer's repair frame inside open batch {@code seq} (verified against the peer's page
-     * digests before anything is written) and seals again.
+     * Applies a peer's repair frame inside the newest open batch {@code seq} (verified against the
+     * peer's page digests before anything is written) and seals again.
      */
     void importRecords(long seq, DirectBuffer src, int offset, int length);
 

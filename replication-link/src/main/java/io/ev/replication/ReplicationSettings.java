@@ -19,11 +19,18 @@ import java.util.concurrent.TimeUnit;
  *   order (nothing to compare with, so it runs no race it could not detect); false runs phases in
  *   parallel, unverified;</li>
  *   <li>{@code maxSyncFrameBytes} and {@code syncPagesPerRequest}: the chunking of the page transfer
- *   that brings a rejoining backup to the primary's state.</li>
+ *   that brings a rejoining backup to the primary's state;</li>
+ *   <li>{@code maxInFlightBatches}: pipelining depth, in [1, 64], default 4: the primary keeps up to
+ *   this many batches begun and not yet reported committed ({@link PrimaryReplicator#pollCommitted()}),
+ *   executing batch s + 1 on top of s's unverified state; a backup holds up to this many open
+ *   batches. Each replica's store must allow as many open batches (the state store's
+ *   {@code maxOpenBatches}, default 4). 1 is Eve's synchronous protocol.</li>
  * </ul>
  */
 public final class ReplicationSettings
 {
+    /** The largest {@code maxInFlightBatches}: the state store's largest {@code maxOpenBatches}. */
+    public static final int MAX_IN_FLIGHT_BATCHES = 64;
     public static final long RETRANSMIT_NS_DEFAULT = TimeUnit.MILLISECONDS.toNanos(20);
     public static final long HEARTBEAT_NS_DEFAULT = TimeUnit.MILLISECONDS.toNanos(100);
     public static final long PEER_TIMEOUT_NS_DEFAULT = TimeUnit.SECONDS.toNanos(2);
@@ -34,6 +41,7 @@ public final class ReplicationSettings
     private boolean soloSequential = true;
     private int maxSyncFrameBytes = 8 << 20;
     private int syncPagesPerRequest = 1 << 16;
+    private int maxInFlightBatches = 4;
 
     public ReplicationSettings retransmitNs(final long retransmitNs)
     {
@@ -101,6 +109,17 @@ public final class ReplicationSettings
         return syncPagesPerRequest;
     }
 
+    public ReplicationSettings maxInFlightBatches(final int maxInFlightBatches)
+    {
+        this.maxInFlightBatches = maxInFlightBatches;
+        return this;
+    }
+
+    public int maxInFlightBatches()
+    {
+        return maxInFlightBatches;
+    }
+
     /**
      * Checks every setting.
      *
@@ -115,6 +134,7 @@ public final class ReplicationSettings
         check("maxSyncFrameBytes", maxSyncFrameBytes, 1 << 16, Link.MAX_MESSAGE_LENGTH - Messages.SYNC_HEADER_LENGTH);
         final long maxPages = (maxSyncFrameBytes - Messages.SYNC_HEADER_LENGTH) / Messages.SYNC_DIGEST_LENGTH;
         check("syncPagesPerRequest", syncPagesPerRequest, 1, maxPages);
+        check("maxInFlightBatches", maxInFlightBatches, 1, MAX_IN_FLIGHT_BATCHES);
         return this;
     }
 
@@ -131,6 +151,7 @@ public final class ReplicationSettings
     {
         return "ReplicationSettings{retransmitNs=" + retransmitNs + ", heartbeatNs=" + heartbeatNs +
             ", peerTimeoutNs=" + peerTimeoutNs + ", soloSequential=" + soloSequential + ", maxSyncFrameBytes=" +
-            maxSyncFrameBytes + ", syncPagesPerRequest=" + syncPagesPerRequest + "}";
+            maxSyncFrameBytes + ", syncPagesPerRequest=" + syncPagesPerRequest + ", maxInFlightBatches=" +
+            maxInFlightBatches + "}";
     }
 }

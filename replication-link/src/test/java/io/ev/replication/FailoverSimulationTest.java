@@ -3,6 +3,7 @@
  */
 package io.ev.replication;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -12,8 +13,9 @@ import java.util.concurrent.TimeUnit;
 
 import io.ev.journal.BatchEncoder;
 import org.agrona.concurrent.UnsafeBuffer;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -21,51 +23,62 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Failover, seed by seed: a client sends batches to whichever replica is primary while the link
- * loses, duplicates, delays and reorders messages, replicas race in parallel execution, and either
- * replica crashes (losing its open batch; its committed state survives, as from its journal) and
- * later restarts as a backup that rejoins by page sync. The backup promotes itself when the primary
- * falls silent. Oracles after every seed: both replicas hold the same state; every batch is applied
- * exactly once (each batch writes its own key with a value only one application gives, and the
- * shared keys hold the sum of every batch's deltas); every acknowledged batch is among them; every
- * detected divergence was repaired; no replica failed. A client whose primary crashed before the
- * acknowledgement looks the batch up on the new primary and resends it only if absent (what the
- * engine's request ids do). The base seed is printed; {@code -Dev.failover.seed=S
- * -Dev.failover.seeds=1} reruns one.
+ * Failover, seed by seed, with up to K batches in flight (1, 2, 4): a client sends batches to
+ * whichever replica is primary while the link loses, duplicates, delays and reorders messages,
+ * replicas race in parallel execution, and either replica crashes (losing its open batches; its
+ * committed state survives, as from its journal) and later restarts as a backup that rejoins by
+ * page sync. The backup promotes itself when the primary falls silent. Oracles after every seed:
+ * both replicas hold the same state; every batch is applied exactly once (each batch writes its own
+ * key with a value only one application gives, and the shared keys hold the sum of every batch's
+ * deltas); every acknowledged batch is among them; the primary acknowledges batches in seq order
+ * and each replica commits in seq order; a batch committed on both replicas has the same root on
+ * both (none committed on a token that did not match); every detected divergence was repaired; no
+ * replica failed. A client whose primary crashed before the acknowledgements looks each
+ * unacknowledged batch up on the new primary and resends it only if absent (what the engine's
+ * request ids do). The base seed is printed; {@code -Dev.failover.seed=S -Dev.failover.seeds=1}
+ * reruns one.
  */
 class FailoverSimulationTest
 {
     private static final long STEP_NS = 20_000;
     private static final long MAX_STEPS = 3_000_000;
     private static final long UNIQUE_KEY_BASE = 1_000;
-    private static final ReplicationSettings SETTINGS = new ReplicationSettings()
-        .retransmitNs(TimeUnit.MILLISECONDS.toNanos(2))
-        .heartbeatNs(TimeUnit.MILLISECONDS.toNanos(5))
-        .peerTimeoutNs(TimeUnit.MILLISECONDS.toNanos(60))
-        .maxSyncFrameBytes(1 << 16)
-        .syncPagesPerRequest(5);
+    static ReplicationSettings settings(final int maxInFlight)
+    {
+        return new ReplicationSettings()
+            .retransmitNs(TimeUnit.MILLISECONDS.toNanos(2))
+            .heartbeatNs(TimeUnit.MILLISECONDS.toNanos(5))
+            .peerTimeoutNs(TimeUnit.MILLISECONDS.toNanos(60))
+            .maxSyncFrameBytes(1 << 16)
+            .syncPagesPerRequest(5)
+            .maxInFlightBatches(maxInFlight);
+    }
 
-    @Test
+    @ParameterizedTest(name = "maxInFlightBatches {0}")
+    @ValueSource(ints = {1, 2, 4})
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
-    void shouldKeepEveryAcknowledgedBatchExactlyOnceAcrossCrashesFailoverAndRejoin()
+    void shouldKeepEveryAcknowledgedBatchExactlyOnceAcrossCrashesFailoverAndRejoin(final int maxInFlight)
     {
         final long base = Long.getLong("ev.failover.seed", System.nanoTime());
         final int seeds = Integer.getInteger("ev.failover.seeds", 1_000);
-        System.out.println("FailoverSimulationTest base seed " + base + " (-Dev.failover.seed=" + base +
-            " -Dev.failover.seeds=1 reruns the first)");
-        final long[] totals = new long[4];
+        System.out.println("FailoverSimulationTest K=" + maxInFlight + " base seed " + base + " (-Dev.failover.seed=" +
+            base + " -Dev.failover.seeds=1 reruns the first)");
+        final long[] totals = new long[5];
         for (int i = 0; i < seeds; i++)
         {
-            final long[] result = new Simulation(base + i).run();
+            final long[] result = new Simulation(base + i, maxInFlight).run();
             for (int j = 0; j < totals.length; j++)
             {
                 totals[j] += result[j];
             }
         }
-        System.out.println("FailoverSimulationTest: " + seeds + " seeds, " + totals[0] + " crashes, " + totals[1] +
-            " promotions, " + totals[2] + " syncs, " + totals[3] + " divergences detected");
-        assertTrue(totals[0] > 0 && totals[1] > 0 && totals[2] > 0,
+        System.out.println("FailoverSimulationTest K=" + maxInFlight + ": " + seeds + " seeds, " + totals[0] +
+            " crashes, " + totals[1] + " promotions, " + totals[2] + " syncs, " + totals[3] +
+            " divergences detected, " + totals[4] + " crashes with several batches in flight");
+        assertTrue(seeds < 100 || totals[0] > 0 && totals[1] > 0 && totals[2] > 0,
             "the seeds never crashed, promoted or synced: the test would not exercise failover");
+        assertTrue(seeds < 100 || maxInFlight == 1 || totals[4] > 0,
+            "no crash ever caught several batches in flight: the test would not exercise pipelined failover");
     }
 
     /**
@@ -90,6 +103,8 @@ class FailoverSimulationTest
 
     static final class Simulation
     {
+        private final ReplicationSettings settings;
+        private final int maxInFlight;
         private final long seed;
         private final SplittableRandom random;
         private final SimulatedNetwork network;
@@ -99,14 +114,22 @@ class FailoverSimulationTest
         private final BatchEncoder encoder = new BatchEncoder();
         private final UnsafeBuffer payload = new UnsafeBuffer(new byte[16]);
         private final boolean[] acknowledged;
+        /** Batches begun on the current primary and not yet acknowledged: {seq, batch}, in seq order. */
+        private final ArrayDeque<long[]> unacknowledged = new ArrayDeque<>();
+        /** Batches to send again (their primary crashed before acknowledging them, and they are absent). */
+        private final ArrayDeque<Integer> resend = new ArrayDeque<>();
+        private Node unacknowledgedOn;
+        private long crashesInFlight;
         private long crashes;
         private long promotions;
         private long syncs;
         private long detected;
         private int restarts;
 
-        Simulation(final long seed)
+        Simulation(final long seed, final int maxInFlight)
         {
+            this.settings = settings(maxInFlight);
+            this.maxInFlight = maxInFlight;
             this.seed = seed;
             this.random = new SplittableRandom(seed);
             this.network = new SimulatedNetwork(seed);
@@ -119,20 +142,20 @@ class FailoverSimulationTest
                     .delayNs(10_000, 10_000 + random.nextInt(500_000));
             }
             nodes = new Node[] {
-                new Node("a", new ModelReplica(seed * 31 + 1, 0.02, 0, 1_000)),
-                new Node("b", new ModelReplica(seed * 31 + 2, 0.02, 0, 2_000))};
+                new Node("a", new ModelReplica(seed * 31 + 1, 0.02, 0, 1_000, maxInFlight)),
+                new Node("b", new ModelReplica(seed * 31 + 2, 0.02, 0, 2_000, maxInFlight))};
             if (random.nextBoolean())
             {
-                nodes[0].primary = new PrimaryReplicator(network.endpoint("a"), nodes[0].state, 1, SETTINGS,
+                nodes[0].primary = new PrimaryReplicator(network.endpoint("a"), nodes[0].state, 1, settings,
                     PrimaryReplicator.Peer.PAIRED);
-                nodes[1].backup = new BackupReplicator(network.endpoint("b"), nodes[1].state, 1, SETTINGS,
+                nodes[1].backup = new BackupReplicator(network.endpoint("b"), nodes[1].state, 1, settings,
                     BackupReplicator.Phase.PAIRED);
             }
             else
             {
-                nodes[0].primary = new PrimaryReplicator(network.endpoint("a"), nodes[0].state, 1, SETTINGS,
+                nodes[0].primary = new PrimaryReplicator(network.endpoint("a"), nodes[0].state, 1, settings,
                     PrimaryReplicator.Peer.LOST);
-                nodes[1].backup = new BackupReplicator(network.endpoint("b"), nodes[1].state, 1, SETTINGS,
+                nodes[1].backup = new BackupReplicator(network.endpoint("b"), nodes[1].state, 1, settings,
                     BackupReplicator.Phase.JOINING);
             }
             final int batches = 20 + random.nextInt(40);
@@ -155,8 +178,6 @@ class FailoverSimulationTest
         {
             final double crashProbability = random.nextInt(4) == 0 ? 0 : 1.0 / (50 + random.nextInt(500));
             int next = 0;
-            int inFlight = -1;
-            Node inFlightOn = null;
             long steps = 0;
             while (true)
             {
@@ -171,57 +192,81 @@ class FailoverSimulationTest
                     work(node, nowNs);
                 }
                 final Node primary = currentPrimary();
-                if (null != inFlightOn && inFlightOn != primary)
+                if (null != unacknowledgedOn && unacknowledgedOn != primary)
                 {
-                    // the primary crashed before acknowledging: look the batch up on the new one
+                    // the primary crashed before acknowledging: look each batch up on the new one
                     if (null == primary)
                     {
                         network.advanceBy(STEP_NS);
                         continue;
                     }
-                    if (!isApplied(primary, inFlight))
+                    for (final long[] batch : unacknowledged)
                     {
-                        next = inFlight; // resend
+                        if (!isApplied(primary, (int)batch[1]))
+                        {
+                            resend.add((int)batch[1]);
+                        }
                     }
-                    inFlightOn = null;
-                    inFlight = -1;
+                    unacknowledged.clear();
+                    unacknowledgedOn = null;
                 }
-                if (null != inFlightOn && primary.primary.isCommitted() &&
-                    primary.primary.seq() == primary.state.lastCommittedSeq())
+                if (null != primary)
                 {
-                    acknowledged[inFlight] = true;
-                    inFlightOn = null;
-                    inFlight = -1;
-                }
-                if (null == inFlightOn && null != primary && primary.primary.readyForBatch())
-                {
-                    while (next < batchDeltas.size() && isApplied(primary, next))
+                    acknowledge(primary);
+                    while (primary.primary.readyForBatch())
                     {
-                        next++;
-                    }
-                    if (next < batchDeltas.size())
-                    {
-                        final long seq = primary.state.lastCommittedSeq() + 1;
-                        final int length = encode(seq, next);
+                        while (!resend.isEmpty() && isApplied(primary, resend.peekFirst()))
+                        {
+                            resend.pollFirst();
+                        }
+                        while (resend.isEmpty() && next < batchDeltas.size() && isApplied(primary, next))
+                        {
+                            next++;
+                        }
+                        final int batch = !resend.isEmpty() ? resend.pollFirst() :
+                            next < batchDeltas.size() ? next++ : -1;
+                        if (-1 == batch)
+                        {
+                            break;
+                        }
+                        final long seq = primary.primary.nextSeq();
+                        final int length = encode(seq, batch);
                         primary.primary.begin(seq, encoder.buffer(), 0, length, nowNs);
-                        inFlight = next;
-                        inFlightOn = primary;
-                        next++;
-                        continue; // it may have committed at once (alone)
+                        unacknowledged.add(new long[] {seq, batch});
+                        unacknowledgedOn = primary;
+                        acknowledge(primary); // it may have committed at once (alone)
                     }
                 }
-                if (next >= batchDeltas.size() && null == inFlightOn && converged(primary))
+                if (next >= batchDeltas.size() && resend.isEmpty() && unacknowledged.isEmpty() && converged(primary))
                 {
                     break;
                 }
-                if (steps % (SETTINGS.retransmitNs() / STEP_NS) == 0 && null != primary)
+                if (steps % (settings.retransmitNs() / STEP_NS) == 0 && null != primary)
                 {
                     primary.primary.resendLastDecision();
                 }
                 network.advanceBy(STEP_NS);
             }
             check();
-            return new long[] {crashes, promotions, syncs, detected};
+            return new long[] {crashes, promotions, syncs, detected, crashesInFlight};
+        }
+
+        /**
+         * Takes the primary's commits, which must come in the order the batches were begun.
+         */
+        private void acknowledge(final Node primary)
+        {
+            for (long seq = primary.primary.pollCommitted(); -1 != seq; seq = primary.primary.pollCommitted())
+            {
+                final long[] oldest = unacknowledged.pollFirst();
+                assertTrue(null != oldest && oldest[0] == seq, "seed " + seed + ": batch " + seq +
+                    " acknowledged out of order (expected " + (null == oldest ? "none" : oldest[0]) + ")");
+                acknowledged[(int)oldest[1]] = true;
+            }
+            if (unacknowledged.isEmpty())
+            {
+                unacknowledgedOn = null;
+            }
         }
 
         private void work(final Node node, final long nowNs)
@@ -261,7 +306,7 @@ class FailoverSimulationTest
                     final Link link = network.restart(node.name);
                     node.state = node.state.restartedFromCommitted(seed * 131 + ++restarts);
                     node.primary = null;
-                    node.backup = new BackupReplicator(link, node.state, node.epoch, SETTINGS,
+                    node.backup = new BackupReplicator(link, node.state, node.epoch, settings,
                         BackupReplicator.Phase.JOINING);
                     node.up = true;
                 }
@@ -269,6 +314,10 @@ class FailoverSimulationTest
             if (crashes < 3 && random.nextDouble() < crashProbability && paired())
             {
                 final Node victim = nodes[random.nextInt(2)];
+                if (currentPrimary().primary.inFlight() > 1)
+                {
+                    crashesInFlight++;
+                }
                 if (null != victim.primary)
                 {
                     victim.epoch = victim.primary.epoch();
@@ -281,7 +330,7 @@ class FailoverSimulationTest
                 }
                 network.crash(victim.name);
                 victim.up = false;
-                victim.restartAtNs = nowNs + SETTINGS.peerTimeoutNs() * (1 + random.nextInt(4));
+                victim.restartAtNs = nowNs + settings.peerTimeoutNs() * (1 + random.nextInt(4));
                 crashes++;
             }
         }
@@ -297,8 +346,8 @@ class FailoverSimulationTest
 
         private boolean converged(final Node primary)
         {
-            return paired() && nodes[0].up && nodes[1].up && primary.primary.readyForBatch() &&
-                (primary == nodes[0] ? nodes[1] : nodes[0]).backup.openSeq() == -1;
+            return paired() && nodes[0].up && nodes[1].up && 0 == primary.primary.inFlight() &&
+                (primary == nodes[0] ? nodes[1] : nodes[0]).backup.openBatches() == 0;
         }
 
         private Node currentPrimary()
@@ -359,6 +408,21 @@ class FailoverSimulationTest
                     " is missing");
             }
             assertEquals(primary.state.values, backup.state.values, "seed " + seed + ": replicas differ");
+            for (final Node node : nodes)
+            {
+                final List<Long> order = node.state.commitOrder;
+                for (int i = 1; i < order.size(); i++)
+                {
+                    assertTrue(order.get(i - 1) < order.get(i), "seed " + seed + ": " + node.name +
+                        " committed batch " + order.get(i) + " after " + order.get(i - 1));
+                }
+            }
+            for (final Map.Entry<Long, Long> committed : primary.state.committedRoots.entrySet())
+            {
+                final Long other = backup.state.committedRoots.get(committed.getKey());
+                assertTrue(null == other || other.equals(committed.getValue()), "seed " + seed + ": batch " +
+                    committed.getKey() + " committed with different roots");
+            }
             assertEquals(primary.state.lastCommittedSeq(), backup.state.lastCommittedSeq(), "seed " + seed);
             final Map<Long, Long> expected = new HashMap<>(sharedOracle);
             for (int b = 0; b < batchDeltas.size(); b++)
@@ -384,11 +448,13 @@ class FailoverSimulationTest
                 text.append(node.name).append(node.up ? " up " : " down ");
                 if (null != node.primary)
                 {
-                    text.append("primary ").append(node.primary.state()).append(' ').append(node.primary.peer());
+                    text.append("primary ").append(node.primary.state()).append(' ').append(node.primary.peer())
+                        .append(" in flight ").append(node.primary.inFlight());
                 }
                 else if (null != node.backup)
                 {
-                    text.append("backup ").append(node.backup.phase());
+                    text.append("backup ").append(node.backup.phase()).append(" open ")
+                        .append(node.backup.openBatches());
                 }
                 text.append(" committed ").append(node.state.lastCommittedSeq()).append("; ");
             }

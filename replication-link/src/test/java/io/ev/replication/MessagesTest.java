@@ -50,15 +50,17 @@ class MessagesTest
         assertNull(Messages.check(buffer, OFFSET, length));
         assertEquals(300, Messages.syncCountOrEnd(buffer, OFFSET));
 
-        length = Messages.token(buffer, OFFSET, 7, 99, 1, 0x1234L, 0x5678L);
+        length = Messages.token(buffer, OFFSET, 7, 99, 5, 1, 0x1234L, 0x5678L);
         assertNull(Messages.check(buffer, OFFSET, length));
         assertEquals(99, Messages.seq(buffer, OFFSET));
+        assertEquals(5, Messages.round(buffer, OFFSET));
         assertEquals(1, Messages.attempt(buffer, OFFSET));
         assertEquals(0x1234L, Messages.tokenRoot(buffer, OFFSET));
         assertEquals(0x5678L, Messages.tokenReplyDigest(buffer, OFFSET));
 
-        length = Messages.decision(buffer, OFFSET, 8, 99, 2, Messages.DECISION_TRANSFER);
+        length = Messages.decision(buffer, OFFSET, 8, 99, 6, 2, Messages.DECISION_TRANSFER);
         assertNull(Messages.check(buffer, OFFSET, length));
+        assertEquals(6, Messages.round(buffer, OFFSET));
         assertEquals(Messages.DECISION_TRANSFER, Messages.decision(buffer, OFFSET));
         assertEquals(2, Messages.attempt(buffer, OFFSET));
 
@@ -73,33 +75,47 @@ class MessagesTest
         assertNull(Messages.check(buffer, OFFSET, length));
         assertEquals(17, Messages.firstLong(buffer, OFFSET));
 
-        length = Messages.keys(buffer, OFFSET, 8, 99, 3);
+        length = Messages.keys(buffer, OFFSET, 8, 99, 4, 3);
         for (int i = 0; i < 3; i++)
         {
             Messages.keyEntry(buffer, OFFSET, i, 1000 + i, 2000 + i);
         }
         assertNull(Messages.check(buffer, OFFSET, length));
+        assertEquals(4, Messages.round(buffer, OFFSET));
         assertEquals(3, Messages.keyCount(buffer, OFFSET));
         assertEquals(1002, Messages.key(buffer, OFFSET, 2));
         assertEquals(2002, Messages.keyPageDigest(buffer, OFFSET, 2));
 
         final UnsafeBuffer frame = new UnsafeBuffer(new byte[100]);
         frame.setMemory(0, 100, (byte)7);
-        length = Messages.framed(buffer, OFFSET, Messages.BATCH, 8, 99, frame, 10, 50);
+        length = Messages.batch(buffer, OFFSET, 8, 99, 3, 97, frame, 10, 50);
         assertNull(Messages.check(buffer, OFFSET, length));
+        assertEquals(Messages.BATCH, Messages.type(buffer, OFFSET));
         assertEquals(99, Messages.seq(buffer, OFFSET));
-        assertEquals(Messages.FRAME_OFFSET + 50, length);
-        assertEquals(7, buffer.getByte(OFFSET + Messages.FRAME_OFFSET + 49));
+        assertEquals(3, Messages.round(buffer, OFFSET));
+        assertEquals(97, Messages.batchLastCommittedSeq(buffer, OFFSET));
+        Messages.batchLastCommittedSeq(buffer, OFFSET, 98);
+        assertEquals(98, Messages.batchLastCommittedSeq(buffer, OFFSET));
+        assertEquals(Messages.BATCH_FRAME_OFFSET + 50, length);
+        assertEquals(7, buffer.getByte(OFFSET + Messages.BATCH_FRAME_OFFSET + 49));
+        assertNotNull(Messages.check(buffer, OFFSET, Messages.BATCH_FRAME_OFFSET - 1), "a BATCH without its entry");
+
+        length = Messages.records(buffer, OFFSET, 8, 99, 3, frame, 10, 40);
+        assertNull(Messages.check(buffer, OFFSET, length));
+        assertEquals(Messages.RECORDS, Messages.type(buffer, OFFSET));
+        assertEquals(3, Messages.round(buffer, OFFSET));
+        assertEquals(Messages.RECORDS_FRAME_OFFSET + 40, length);
+        assertEquals(7, buffer.getByte(OFFSET + Messages.RECORDS_FRAME_OFFSET + 39));
     }
 
     @Test
     void shouldRefuseAnotherVersionOrSchemaNamingIt()
     {
-        final int length = Messages.token(buffer, OFFSET, 1, 1, 0, 0, 0);
+        final int length = Messages.token(buffer, OFFSET, 1, 1, 0, 0, 0, 0);
         buffer.putShort(OFFSET + Messages.VERSION_OFFSET, (short)1);
         final String version = Messages.check(buffer, OFFSET, length);
         assertNotNull(version);
-        assertTrue(version.contains("version 1") && version.contains("version 2"), version);
+        assertTrue(version.contains("version 1") && version.contains("version " + Messages.VERSION), version);
 
         buffer.putShort(OFFSET + Messages.VERSION_OFFSET, Messages.VERSION);
         buffer.putShort(OFFSET + Messages.SCHEMA_ID_OFFSET, (short)0x1234);
@@ -110,10 +126,10 @@ class MessagesTest
     @Test
     void shouldRefuseTruncatedWrongLengthAndUnknownMessages()
     {
-        int length = Messages.token(buffer, OFFSET, 1, 1, 0, 0, 0);
+        int length = Messages.token(buffer, OFFSET, 1, 1, 0, 0, 0, 0);
         assertTrue(Messages.check(buffer, OFFSET, length - 1).contains("TOKEN message is"));
         assertTrue(Messages.check(buffer, OFFSET, 3).contains("shorter than the 16-byte header"));
-        length = Messages.keys(buffer, OFFSET, 1, 1, 4);
+        length = Messages.keys(buffer, OFFSET, 1, 1, 0, 4);
         assertTrue(Messages.check(buffer, OFFSET, length - 16).contains("says 4 keys"));
         buffer.putShort(OFFSET + Messages.TYPE_OFFSET, (short)99);
         assertTrue(Messages.check(buffer, OFFSET, length).contains("unknown message type 99"));

@@ -3,9 +3,15 @@
  */
 package io.ev.replication;
 
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 import io.ev.journal.BatchDecoder;
@@ -16,33 +22,72 @@ import org.agrona.MutableDirectBuffer;
  * A replica's state as a plain map, for protocol tests: requests add a delta to a key and reply
  * the new value. A seeded "race" corrupts parallel executions (adding a replica-specific amount,
  * so two replicas never corrupt the same way), and optionally sequential ones too (a
- * nondeterministic application), so that every protocol path is exercised.
+ * nondeterministic application), so that every protocol path is exercised. Up to
+ * {@code maxOpenBatches} batches may be open (pipelining), each with its own undo map; opening more,
+ * or breaking the order (begin after the newest, commit the oldest, import into the newest), throws.
+ * Each commit records the batch's root and reply digest, so that tests can check that both replicas
+ * committed every batch with the same token.
  */
 final class ModelReplica implements ReplicaExecution
 {
     static final int PAGES = 16;
 
     final Map<Long, Long> values = new HashMap<>();
-    private final Map<Long, Long> undo = new LinkedHashMap<>();
+    /** Seq -> root after the batch, as committed. */
+    final Map<Long, Long> committedRoots = new HashMap<>();
+    /** Seq -> reply digest of the batch, as committed. */
+    final Map<Long, Long> committedReplyDigests = new HashMap<>();
+    /** Seqs committed with records imported from the peer (their replies are this replica's own). */
+    final Set<Long> transferred = new HashSet<>();
+    /** Seqs in commit order. */
+    final List<Long> commitOrder = new ArrayList<>();
+    private final ArrayDeque<OpenBatch> open = new ArrayDeque<>();
     private final SplittableRandom random;
     private final double raceProbability;
     private final double sequentialRaceProbability;
     private final long raceAmount;
-    private long openSeq = -1;
+    private final int maxOpenBatches;
     private long lastCommittedSeq = -1;
     private long requests;
-    private int openRequests;
-    private long replyDigest;
     private long root;
     long races;
 
+    /**
+     * One open batch: the pre-image of each key it wrote first, and its token.
+     */
+    private static final class OpenBatch
+    {
+        final Map<Long, Long> undo = new LinkedHashMap<>();
+        final long seq;
+        int requests;
+        long root;
+        long replyDigest;
+        boolean imported;
+
+        OpenBatch(final long seq)
+        {
+            this.seq = seq;
+        }
+    }
+
     ModelReplica(
         final long seed, final double raceProbability, final double sequentialRaceProbability, final long raceAmount)
+    {
+        this(seed, raceProbability, sequentialRaceProbability, raceAmount, 1);
+    }
+
+    ModelReplica(
+        final long seed,
+        final double raceProbability,
+        final double sequentialRaceProbability,
+        final long raceAmount,
+        final int maxOpenBatches)
     {
         this.random = new SplittableRandom(seed);
         this.raceProbability = raceProbability;
         this.sequentialRaceProbability = sequentialRaceProbability;
         this.raceAmount = raceAmount;
+        this.maxOpenBatches = maxOpenBatches;
     }
 
     /** Request payload: key (8) | delta (8). */
@@ -55,17 +100,18 @@ final class ModelReplica implements ReplicaExecution
 
     public void execute(final long seq, final BatchDecoder batch, final boolean sequential)
     {
-        if (openSeq != -1 || seq != lastCommittedSeq + 1)
+        final long next = open.isEmpty() ? lastCommittedSeq + 1 : open.peekLast().seq + 1;
+        if (seq != next || open.size() >= maxOpenBatches)
         {
-            throw new IllegalStateException(
-                "execute(" + seq + "): open " + openSeq + ", committed " + lastCommittedSeq);
+            throw new IllegalStateException("execute(" + seq + "): open " + openSeqs() + " (at most " +
+                maxOpenBatches + "), committed " + lastCommittedSeq);
         }
-        openSeq = seq;
-        replyDigest = 17;
-        openRequests = 0;
+        final OpenBatch opened = new OpenBatch(seq);
+        open.addLast(opened);
+        long digest = 17;
         while (batch.next())
         {
-            openRequests++;
+            opened.requests++;
             final DirectBuffer payload = batch.payload();
             final long key = payload.getLong(0);
             long delta = payload.getLong(8);
@@ -74,17 +120,19 @@ final class ModelReplica implements ReplicaExecution
                 delta += raceAmount;
                 races++;
             }
-            write(key, values.getOrDefault(key, 0L) + delta);
-            replyDigest = replyDigest * 31 + values.get(key);
+            write(opened, key, values.getOrDefault(key, 0L) + delta);
+            digest = digest * 31 + values.get(key);
         }
+        opened.replyDigest = digest;
         root = computeRoot();
+        opened.root = root;
     }
 
-    private void write(final long key, final long value)
+    private void write(final OpenBatch batch, final long key, final long value)
     {
-        if (!undo.containsKey(key))
+        if (!batch.undo.containsKey(key))
         {
-            undo.put(key, values.get(key));
+            batch.undo.put(key, values.get(key));
         }
         values.put(key, value);
     }
@@ -96,13 +144,22 @@ final class ModelReplica implements ReplicaExecution
 
     public long replyDigest()
     {
-        return replyDigest;
+        return open.isEmpty() ? 0 : open.peekLast().replyDigest;
     }
 
     public void rollback(final long seq)
     {
-        check(seq);
-        undo.forEach((key, old) ->
+        find(seq);
+        while (!open.isEmpty() && open.peekLast().seq >= seq)
+        {
+            undo(values, open.removeLast());
+        }
+        root = computeRoot();
+    }
+
+    private static void undo(final Map<Long, Long> values, final OpenBatch batch)
+    {
+        batch.undo.forEach((key, old) ->
         {
             if (null == old)
             {
@@ -113,26 +170,59 @@ final class ModelReplica implements ReplicaExecution
                 values.put(key, old);
             }
         });
-        undo.clear();
-        openSeq = -1;
-        root = computeRoot();
     }
 
     public void commit(final long seq)
     {
-        check(seq);
-        undo.clear();
-        openSeq = -1;
+        if (open.isEmpty() || open.peekFirst().seq != seq)
+        {
+            throw new IllegalStateException("commit(" + seq + "): the oldest open batch is " +
+                (open.isEmpty() ? "none" : open.peekFirst().seq));
+        }
+        final OpenBatch batch = open.removeFirst();
         lastCommittedSeq = seq;
-        requests += openRequests;
+        requests += batch.requests;
+        committedRoots.put(seq, batch.root);
+        committedReplyDigests.put(seq, batch.replyDigest);
+        if (batch.imported)
+        {
+            transferred.add(seq);
+        }
+        commitOrder.add(seq);
     }
 
-    private void check(final long seq)
+    private OpenBatch find(final long seq)
     {
-        if (seq != openSeq)
+        for (final OpenBatch batch : open)
         {
-            throw new IllegalStateException("batch " + seq + " is not open (open: " + openSeq + ")");
+            if (batch.seq == seq)
+            {
+                return batch;
+            }
         }
+        throw new IllegalStateException("batch " + seq + " is not open (open: " + openSeqs() + ")");
+    }
+
+    private OpenBatch newest(final long seq)
+    {
+        if (open.isEmpty() || open.peekLast().seq != seq)
+        {
+            throw new IllegalStateException("batch " + seq + " is not the newest open batch (open: " + openSeqs() +
+                ")");
+        }
+        return open.peekLast();
+    }
+
+    private String openSeqs()
+    {
+        final List<Long> seqs = new ArrayList<>();
+        open.forEach(batch -> seqs.add(batch.seq));
+        return seqs.toString();
+    }
+
+    int openBatches()
+    {
+        return open.size();
     }
 
     public long lastCommittedSeq()
@@ -142,8 +232,7 @@ final class ModelReplica implements ReplicaExecution
 
     public void forEachWrittenKey(final long seq, final KeyConsumer consumer)
     {
-        check(seq);
-        for (final Long key : undo.keySet())
+        for (final Long key : find(seq).undo.keySet())
         {
             consumer.accept(key, pageDigestOf(key));
         }
@@ -195,15 +284,16 @@ final class ModelReplica implements ReplicaExecution
 
     public void importRecords(final long seq, final DirectBuffer src, final int offset, final int length)
     {
-        check(seq);
+        final OpenBatch batch = newest(seq);
+        batch.imported = true;
         final int count = src.getInt(offset);
         int at = offset + 4;
         for (int i = 0; i < count; i++)
         {
             final long key = src.getLong(at);
-            if (!undo.containsKey(key))
+            if (!batch.undo.containsKey(key))
             {
-                undo.put(key, values.get(key));
+                batch.undo.put(key, values.get(key));
             }
             if (0 == src.getByte(at + 8))
             {
@@ -216,14 +306,15 @@ final class ModelReplica implements ReplicaExecution
             at += 17;
         }
         root = computeRoot();
+        batch.root = root;
     }
 
     /** Frame: page count (4) | pages x (page (4) | digest (8)) | record count (4) | records x (key (8) | value (8)). */
     public int exportPages(final int[] pages, final int count, final MutableDirectBuffer dst, final int offset)
     {
-        if (openSeq != -1)
+        if (!open.isEmpty())
         {
-            throw new IllegalStateException("exportPages with batch " + openSeq + " open");
+            throw new IllegalStateException("exportPages with batches " + openSeqs() + " open");
         }
         int at = offset;
         dst.putInt(at, count);
@@ -256,9 +347,9 @@ final class ModelReplica implements ReplicaExecution
 
     public void importPages(final DirectBuffer src, final int offset, final int length)
     {
-        if (openSeq != -1)
+        if (!open.isEmpty())
         {
-            throw new IllegalStateException("importPages with batch " + openSeq + " open");
+            throw new IllegalStateException("importPages with batches " + openSeqs() + " open");
         }
         final int pageCount = src.getInt(offset);
         final Map<Integer, Long> expected = new HashMap<>();
@@ -311,32 +402,31 @@ final class ModelReplica implements ReplicaExecution
     public void adoptCommittedSeq(final long seq, final long requests)
     {
         this.requests = requests;
-        if (openSeq != -1)
+        if (!open.isEmpty())
         {
-            throw new IllegalStateException("adoptCommittedSeq with batch " + openSeq + " open");
+            throw new IllegalStateException("adoptCommittedSeq with batches " + openSeqs() + " open");
         }
         lastCommittedSeq = seq;
     }
 
     /**
      * @return this replica's committed state as it would be recovered from its journal after a
-     * crash (the open batch is lost), racing like this one.
+     * crash (the open batches are lost), racing like this one.
      */
     ModelReplica restartedFromCommitted(final long seed)
     {
-        final ModelReplica restarted = new ModelReplica(seed, raceProbability, sequentialRaceProbability, raceAmount);
+        final ModelReplica restarted =
+            new ModelReplica(seed, raceProbability, sequentialRaceProbability, raceAmount, maxOpenBatches);
         restarted.values.putAll(values);
-        undo.forEach((key, old) ->
+        final Iterator<OpenBatch> newestFirst = open.descendingIterator();
+        while (newestFirst.hasNext())
         {
-            if (null == old)
-            {
-                restarted.values.remove(key);
-            }
-            else
-            {
-                restarted.values.put(key, old);
-            }
-        });
+            undo(restarted.values, newestFirst.next());
+        }
+        restarted.committedRoots.putAll(committedRoots);
+        restarted.committedReplyDigests.putAll(committedReplyDigests);
+        restarted.transferred.addAll(transferred);
+        restarted.commitOrder.addAll(commitOrder);
         restarted.lastCommittedSeq = lastCommittedSeq;
         restarted.requests = requests;
         restarted.root = restarted.computeRoot();
