@@ -18,15 +18,14 @@ import org.agrona.concurrent.UnsafeBuffer;
  * Generated once by {@link SmallBankWorkload} with {@link #SEED}; the same arguments give the same
  * requests. Read-only after construction, so any number of threads may read it.
  */
-final class SmallBankRequests
+public final class SmallBankRequests
 {
     /** Seed of the load (initial balances) and of the request generator. */
-    static final long SEED = 42;
+    public static final long SEED = 42;
     /** Requests generated; the sequence cycles after this many. */
-    static final int DEFAULT_COUNT = 1 << 16;
+    public static final int DEFAULT_COUNT = 1 << 16;
     /** Bytes between two payloads: the longest SmallBank payload, rounded up to 8. */
-    static final int STRIDE = BitUtil.align(SmallBankCodec.MAX_PAYLOAD_LENGTH, Long.BYTES);
-    /** Largest value of a SmallBank row (a name) in the benchmark stores. */
+    public static final int STRIDE = BitUtil.align(SmallBankCodec.MAX_PAYLOAD_LENGTH, Long.BYTES);
 
     private final int[] typeIds;
     private final int[] lengths;
@@ -40,11 +39,21 @@ final class SmallBankRequests
      */
     SmallBankRequests(final int count, final int accounts, final String profile)
     {
+        this(count, accounts, profile, SEED);
+    }
+
+    /**
+     * As above with another seed (the Aeron Cluster baseline runs the same stream).
+     *
+     * @param seed seed of the generator.
+     */
+    public SmallBankRequests(final int count, final int accounts, final String profile, final long seed)
+    {
         if (count < 1 || Integer.bitCount(count) != 1)
         {
             throw new IllegalArgumentException("count " + count + " must be a power of two");
         }
-        final SmallBankWorkload workload = workload(accounts, profile);
+        final SmallBankWorkload workload = workload(accounts, profile, seed);
         typeIds = new int[count];
         lengths = new int[count];
         payloads = new UnsafeBuffer(new byte[count * STRIDE]);
@@ -64,13 +73,18 @@ final class SmallBankRequests
      */
     static SmallBankWorkload workload(final int accounts, final String profile)
     {
+        return workload(accounts, profile, SEED);
+    }
+
+    private static SmallBankWorkload workload(final int accounts, final String profile, final long seed)
+    {
         if ("uniform".equals(profile))
         {
-            return SmallBankWorkload.uniform(accounts, SEED, false);
+            return SmallBankWorkload.uniform(accounts, seed, false);
         }
         if ("contended".equals(profile))
         {
-            return SmallBankWorkload.contended(accounts, SEED, false);
+            return SmallBankWorkload.contended(accounts, seed, false);
         }
         throw new IllegalArgumentException("profile '" + profile + "' must be uniform or contended");
     }
@@ -79,7 +93,7 @@ final class SmallBankRequests
      * @param sequence any request number; taken modulo the count.
      * @return its type id.
      */
-    int typeId(final long sequence)
+    public int typeId(final long sequence)
     {
         return typeIds[(int)sequence & mask];
     }
@@ -87,7 +101,7 @@ final class SmallBankRequests
     /**
      * @return the payload length of request {@code sequence}.
      */
-    int length(final long sequence)
+    public int length(final long sequence)
     {
         return lengths[(int)sequence & mask];
     }
@@ -95,7 +109,7 @@ final class SmallBankRequests
     /**
      * @return where the payload of request {@code sequence} starts in {@link #payloads()}.
      */
-    int offset(final long sequence)
+    public int offset(final long sequence)
     {
         return ((int)sequence & mask) * STRIDE;
     }
@@ -103,7 +117,7 @@ final class SmallBankRequests
     /**
      * @return the buffer holding every payload.
      */
-    UnsafeBuffer payloads()
+    public UnsafeBuffer payloads()
     {
         return payloads;
     }

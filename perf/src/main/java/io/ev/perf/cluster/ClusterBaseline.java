@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
+import io.ev.perf.SmallBankRequests;
 import io.ev.engine.ReplyCodes;
 import io.ev.engine.apps.SmallBankOracle;
 import io.ev.perf.BenchmarkMain;
@@ -89,11 +90,12 @@ public final class ClusterBaseline
     static Result run(final Options options)
     {
         final PrintStream progress = options.json ? System.err : System.out;
-        final RequestStream requests =
-            new RequestStream(RequestStream.DEFAULT_COUNT, options.accounts, options.profile, RequestStream.SEED);
+        final SmallBankRequests requests =
+            new SmallBankRequests(SmallBankRequests.DEFAULT_COUNT, options.accounts, options.profile,
+                SmallBankRequests.SEED);
         final Result result = new Result();
         final long startNs = System.nanoTime();
-        try (SmallBankCluster cluster = new SmallBankCluster(options.accounts, RequestStream.SEED, options.idle,
+        try (SmallBankCluster cluster = new SmallBankCluster(options.accounts, SmallBankRequests.SEED, options.idle,
             System.err))
         {
             final Load load = new Load(cluster.service(0).ledger().initialTotalCents(),

@@ -13,6 +13,7 @@ import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import io.aeron.exceptions.AeronException;
 import io.aeron.logbuffer.Header;
+import io.ev.perf.SmallBankRequests;
 import io.ev.engine.ReplyCodes;
 import org.agrona.BitUtil;
 import org.agrona.CloseHelper;
@@ -25,7 +26,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  * egress on an ephemeral UDP port of 127.0.0.1. Not thread safe: one thread offers and polls.
  * <p>
  * {@link #offer} sends request {@code requestId} with the SmallBank request {@code requestId} of the
- * {@link RequestStream}; {@link #poll} delivers replies to the {@link ReplyHandler}.
+ * {@link SmallBankRequests}; {@link #poll} delivers replies to the {@link ReplyHandler}.
  */
 final class ClusterClient implements AutoCloseable
 {
@@ -47,9 +48,9 @@ final class ClusterClient implements AutoCloseable
         void onReply(long requestId, DirectBuffer buffer, int offset, int length);
     }
 
-    private final RequestStream requests;
+    private final SmallBankRequests requests;
     private final UnsafeBuffer message = new UnsafeBuffer(
-        new byte[BitUtil.align(SmallBankClusteredService.PAYLOAD_OFFSET + RequestStream.STRIDE, Long.BYTES)]);
+        new byte[BitUtil.align(SmallBankClusteredService.PAYLOAD_OFFSET + SmallBankRequests.STRIDE, Long.BYTES)]);
     private final MediaDriver driver;
     private final Aeron aeron;
     private final AeronCluster cluster;
@@ -63,7 +64,7 @@ final class ClusterClient implements AutoCloseable
      * @param requests the requests to send.
      * @param handler  receives the replies; may be replaced with {@link #handler(ReplyHandler)}.
      */
-    ClusterClient(final SmallBankCluster cluster, final RequestStream requests, final ReplyHandler handler)
+    ClusterClient(final SmallBankCluster cluster, final SmallBankRequests requests, final ReplyHandler handler)
     {
         this.requests = requests;
         this.handler = handler;
@@ -128,7 +129,7 @@ final class ClusterClient implements AutoCloseable
     /**
      * Sends one request.
      *
-     * @param requestId the request id, also the position of its SmallBank request in the {@link RequestStream}.
+     * @param requestId the request id, also the position of its SmallBank request in the {@link SmallBankRequests}.
      * @return true if sent; false if back-pressured (try again later).
      * @throws IllegalStateException if the session is closed or not connected.
      */

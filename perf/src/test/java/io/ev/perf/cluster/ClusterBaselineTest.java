@@ -5,6 +5,7 @@ package io.ev.perf.cluster;
 
 import java.util.concurrent.TimeUnit;
 
+import io.ev.perf.SmallBankRequests;
 import io.ev.engine.ReplyCodes;
 import io.ev.engine.TransactionRegistry;
 import io.ev.engine.apps.SmallBank;
@@ -112,7 +113,7 @@ class ClusterBaselineTest
         final int accounts = 200;
         final int requests = 500;
         final int window = 32;
-        final RequestStream stream = new RequestStream(1024, accounts, "contended", seed);
+        final SmallBankRequests stream = new SmallBankRequests(1024, accounts, "contended", seed);
         final byte[][] replies = new byte[requests][];
         final int[] duplicates = new int[1];
         final SmallBankLedger expected = new SmallBankLedger(accounts, seed);
@@ -149,7 +150,7 @@ class ClusterBaselineTest
                     received + " replied, connect attempts " + client.connectAttempts());
             }
             assertEquals(0, duplicates[0], "duplicate replies");
-            final UnsafeBuffer payload = new UnsafeBuffer(new byte[RequestStream.STRIDE]);
+            final UnsafeBuffer payload = new UnsafeBuffer(new byte[SmallBankRequests.STRIDE]);
             final UnsafeBuffer reply = new UnsafeBuffer(new byte[STRIDE]);
             for (int i = 0; i < requests; i++)
             {
