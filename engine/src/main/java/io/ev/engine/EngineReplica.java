@@ -33,6 +33,7 @@ public final class EngineReplica implements ReplicaExecution
 {
     private final StateStore store;
     private final TransactionRegistry registry;
+    private final long configurationDigest;
     private final BatchRunner parallel;
     private final SequentialReplay sequential;
     private final Batch[] batches;
@@ -65,6 +66,7 @@ public final class EngineReplica implements ReplicaExecution
     {
         this.store = store;
         this.registry = registry;
+        this.configurationDigest = registry.configurationDigest();
         this.parallel = new BatchRunner(store, executor, writer, maxBatchRequests);
         this.sequential = new SequentialReplay(store, writer, maxBatchRequests);
         final int slots = store.context().maxOpenBatches();
@@ -236,6 +238,11 @@ public final class EngineReplica implements ReplicaExecution
         store.importRecords(seq, src, offset, length);
         root = store.seal(seq);
         roots[slot(seq)] = root;
+    }
+
+    public long configurationDigest()
+    {
+        return configurationDigest;
     }
 
     public int pageCount()

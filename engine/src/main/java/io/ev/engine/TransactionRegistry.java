@@ -10,6 +10,7 @@ import io.ev.pipeline.Request;
 import io.ev.pipeline.RequestHandler;
 import io.ev.store.StateStoreException;
 import io.ev.store.StoreWriter;
+import net.openhft.hashing.LongHashFunction;
 import org.agrona.DirectBuffer;
 import org.agrona.ErrorHandler;
 import org.agrona.MutableDirectBuffer;
@@ -136,6 +137,28 @@ public final class TransactionRegistry implements RequestHandler
     public boolean deduplicatesRequests()
     {
         return deduplicateRequests;
+    }
+
+    /**
+     * A digest of what replicas must agree on to give equal states for equal batches: every registered
+     * type (id, name, payload and reply bounds) and the deduplication setting. Replicas compare it when
+     * they pair (HELLO), so a backup started with other types or another deduplication setting is refused
+     * with both digests named instead of diverging on every batch.
+     *
+     * @return the digest (xxHash3 of a canonical description).
+     */
+    public long configurationDigest()
+    {
+        final StringBuilder description = new StringBuilder("dedupe=").append(deduplicateRequests);
+        for (final TransactionType type : types)
+        {
+            if (null != type)
+            {
+                description.append(';').append(type.typeId()).append(':').append(type.name()).append(':')
+                    .append(type.maxPayloadBytes()).append(':').append(type.maxReplyBytes());
+            }
+        }
+        return LongHashFunction.xx3().hashChars(description);
     }
 
     /**

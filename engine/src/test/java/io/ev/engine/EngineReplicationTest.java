@@ -25,6 +25,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -164,6 +165,32 @@ class EngineReplicationTest
             .checkpointIntervalRequests(700)
             .checkpointMode(Engine.CheckpointMode.valueOf(mode))
             .countersFile(dir.resolve("counters-" + node + "-" + System.nanoTime() + ".dat"));
+    }
+
+    /**
+     * A backup started with another deduplication setting than its primary would diverge on every batch:
+     * the pair compares configuration digests at HELLO and the backup stops naming both; the primary
+     * never pairs with it.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void shouldRefuseABackupWithAnotherDeduplicationSetting()
+    {
+        final Engine.Context primaryContext = context(false);
+        final Engine.Context backupContext = context(false);
+        backupContext.registry().deduplicateRequests(true);
+        try (AeronTransport transport = AeronTransport.launch(new AeronTransport.Context()
+                .aeronDir(dir.resolve("aeron")).termBufferLength(16 << 20));
+            AeronLink primaryLink = transport.newIpcLink(10, 11);
+            AeronLink backupLink = transport.newIpcLink(11, 10);
+            Engine backup = Engine.launch(backupContext.store(SmallBank.storeContext(CUSTOMERS, 256))
+                .role(Engine.Role.BACKUP).link(backupLink));
+            Engine primary = Engine.launch(primaryContext.role(Engine.Role.PRIMARY).link(primaryLink)))
+        {
+            await().atMost(60, TimeUnit.SECONDS).until(() -> null != backup.failure());
+            assertTrue(backup.failure().getMessage().contains("configuration digest"), backup.failure().getMessage());
+            assertFalse(primary.isPaired());
+        }
     }
 
     @Test

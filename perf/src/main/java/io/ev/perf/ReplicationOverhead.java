@@ -78,24 +78,29 @@ public final class ReplicationOverhead
         final double median = median(ratios);
         if (options.json)
         {
-            System.out.printf(Locale.ROOT, "{\"rounds\":%d,\"requests\":%d,\"accounts\":%d,\"pinned\":%b," +
+            System.out.printf(Locale.ROOT, "{\"rounds\":%d,\"requests\":%d,\"warmup\":%d,\"window\":%d," +
+                "\"inFlight\":%d,\"accounts\":%d,\"pinned\":%b," +
                 "\"standalonePerSec\":%s,\"replicatedPerSec\":%s,\"ratios\":%s,\"medianRatio\":%.4f}%n",
-                options.rounds, options.requests, options.accounts, pinned, Arrays.toString(standalone),
+                options.rounds, options.requests, options.warmup, options.window, options.inFlight,
+                options.accounts, pinned, Arrays.toString(standalone),
                 Arrays.toString(replicated), Arrays.toString(ratios), median);
         }
         else
         {
             System.out.printf(Locale.ROOT, "%n== summary ==%nreplicated / standalone throughput, %s, %d rounds: " +
-                "median %.3f (per round %s)%nstandalone median %.0f requests/s, replicated median %.0f requests/s%n",
+                "median %.3f (per round %s)%nsteady state: %d requests per run after %d warm-up requests, window %d, " +
+                "%d batches in flight%nstandalone median %.0f requests/s, replicated median %.0f requests/s%n",
                 pinned ? "one core per replica (taskset)" : "UNPINNED (no taskset or < 2 CPUs)", options.rounds,
-                median, Arrays.toString(ratios), median(standalone), median(replicated));
+                median, Arrays.toString(ratios), options.requests, options.warmup, options.window, options.inFlight,
+                median(standalone), median(replicated));
         }
     }
 
     private static double standalone(final Options options, final boolean pinned, final Path dir) throws Exception
     {
         final Process process = node(options, pinned, "0", dir, "--role", "standalone", "--drive", "smallbank",
-            "--requests", Long.toString(options.requests), "--json");
+            "--requests", Long.toString(options.warmup + options.requests), "--warmup", Long.toString(options.warmup),
+            "--window", Integer.toString(options.window), "--json");
         return throughput(process, "standalone");
     }
 
@@ -104,12 +109,15 @@ public final class ReplicationOverhead
         final String primaryEndpoint = "127.0.0.1:" + freeUdpPort();
         final String backupEndpoint = "127.0.0.1:" + freeUdpPort();
         final Process backup = node(options, pinned, "1", dir.resolve("backup"), "--role", "backup", "--listen",
-            backupEndpoint, "--peer", primaryEndpoint, "--peer-timeout-ms", "10000");
+            backupEndpoint, "--peer", primaryEndpoint, "--peer-timeout-ms", "10000", "--in-flight",
+            Integer.toString(options.inFlight));
         try
         {
             final Process primary = node(options, pinned, "0", dir.resolve("primary"), "--role", "primary", "--listen",
-                primaryEndpoint, "--peer", backupEndpoint, "--peer-timeout-ms", "10000", "--drive", "smallbank",
-                "--requests", Long.toString(options.requests), "--json");
+                primaryEndpoint, "--peer", backupEndpoint, "--peer-timeout-ms", "10000", "--in-flight",
+                Integer.toString(options.inFlight), "--drive", "smallbank", "--requests",
+                Long.toString(options.warmup + options.requests), "--warmup", Long.toString(options.warmup),
+                "--window", Integer.toString(options.window), "--json");
             return throughput(primary, "replicated primary");
         }
         finally
@@ -200,13 +208,20 @@ public final class ReplicationOverhead
     {
         int rounds = 5;
         long requests = 1_000_000;
+        long warmup = 1_000_000;
+        int window = 16_384;
+        int inFlight = 8;
         int accounts = 100_000;
 
         static String usage()
         {
-            return "usage: bin/ev overhead [--rounds R] [--requests N] [--accounts N] [--json]\n" +
+            return "usage: bin/ev overhead [--rounds R] [--requests N] [--warmup N] [--window N] [--in-flight K] " +
+                "[--accounts N] [--json]\n" +
                 "  --rounds R     standalone + replicated runs, alternating order (default 5)\n" +
-                "  --requests N   SmallBank requests per run (default 1000000)\n" +
+                "  --requests N   SmallBank requests measured per run (default 1000000)\n" +
+                "  --warmup N     requests driven first in each run, not measured (JIT warm-up; default 1000000)\n" +
+                "  --window N     the client's most outstanding requests, both systems (default 16384)\n" +
+                "  --in-flight K  the replicated pair's most batches in flight (default 8)\n" +
                 "  --accounts N   SmallBank customers (default 100000)\n" +
                 "  --json         summary as one JSON object on stdout (status lines go to stderr)";
         }
@@ -227,6 +242,15 @@ public final class ReplicationOverhead
                 case "--requests":
                     requests = parseInt(option, value);
                     break;
+                case "--warmup":
+                    warmup = parseInt(option, value);
+                    break;
+                case "--window":
+                    window = parseInt(option, value);
+                    break;
+                case "--in-flight":
+                    inFlight = parseInt(option, value);
+                    break;
                 case "--accounts":
                     accounts = parseInt(option, value);
                     break;
@@ -241,6 +265,9 @@ public final class ReplicationOverhead
             require(rounds >= 1 && rounds <= 100, "--rounds " + rounds + " must be in [1, 100]");
             require(requests >= 1_000 && requests <= 1_000_000_000, "--requests " + requests +
                 " must be in [1000, 10^9]");
+            require(warmup >= 0 && warmup <= 1_000_000_000, "--warmup " + warmup + " must be in [0, 10^9]");
+            require(window >= 1 && window <= 1 << 20, "--window " + window + " must be in [1, 2^20]");
+            require(inFlight >= 1 && inFlight <= 64, "--in-flight " + inFlight + " must be in [1, 64]");
             require(accounts >= 2 && accounts <= 50_000_000, "--accounts " + accounts + " must be in [2, 5 x 10^7]");
         }
     }

@@ -340,18 +340,26 @@ public final class BackupReplicator implements Link.MessageHandler
             counters.stale++;
             return;
         }
+        if (Messages.helloPageCount(buffer, offset) != execution.pageCount())
+        {
+            failure = "the primary has " + Messages.helloPageCount(buffer, offset) + " digest pages, this backup " +
+                execution.pageCount() + " (size both stores the same)";
+            return;
+        }
+        if (Messages.helloConfigurationDigest(buffer, offset) != execution.configurationDigest())
+        {
+            failure = "the primary's configuration digest is " +
+                Long.toHexString(Messages.helloConfigurationDigest(buffer, offset)) + ", this backup's " +
+                Long.toHexString(execution.configurationDigest()) + " (start both replicas with the same " +
+                "transaction types and request deduplication setting)";
+            return;
+        }
         final long primarySeq = Messages.lastCommittedSeq(buffer, offset);
         if (primarySeq == execution.lastCommittedSeq() && Messages.helloRoot(buffer, offset) == execution.root())
         {
             phase = Phase.PAIRED;
             pairing = (int)Messages.helloIncarnation(buffer, offset);
             counters.pairings++;
-            return;
-        }
-        if (Messages.helloPageCount(buffer, offset) != execution.pageCount())
-        {
-            failure = "the primary has " + Messages.helloPageCount(buffer, offset) + " digest pages, this backup " +
-                execution.pageCount() + " (size both stores the same)";
             return;
         }
         phase = Phase.SYNCING;
@@ -409,7 +417,8 @@ public final class BackupReplicator implements Link.MessageHandler
     private void sendHello()
     {
         sendControl(Messages.hello(control, 0, epoch, Messages.ROLE_BACKUP, execution.pageCount(),
-            execution.lastCommittedSeq(), execution.root(), execution.requestsInState(), incarnation));
+            execution.lastCommittedSeq(), execution.root(), execution.requestsInState(), incarnation,
+            execution.configurationDigest()));
     }
 
     private void sendSyncRequest()

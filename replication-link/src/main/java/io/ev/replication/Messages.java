@@ -19,7 +19,9 @@ import org.agrona.MutableDirectBuffer;
  * <pre>
  *  HELLO        role (4): 1 primary, 2 backup | page count (4) | last committed seq (8) | root (8) |
  *               requests in state (8) | incarnation (8): a backup's random id, new at each start (a
- *               primary's answer: its pairing count)
+ *               primary's answer: its pairing count) | configuration digest (8): what must be equal on
+ *               both replicas besides the state (the application's transaction types, request
+ *               deduplication; {@link ReplicaExecution#configurationDigest()})
  *  BATCH        seq (8) | round (4) | reserved (4) | primary's last committed seq (8) | the journal's
  *               batch entry (header + body, journal format version 1)
  *  TOKEN        seq (8) | round (4) | attempt (4) | root (8) | reply digest (8)
@@ -39,7 +41,7 @@ import org.agrona.MutableDirectBuffer;
  * current round, so a TOKEN, DECISION or BATCH of an older round is stale: a re-shipped batch is
  * never confused with its earlier execution. Versions: 1 synchronous protocol; 2 failover (HELLO,
  * HEARTBEAT, SYNC_*); 3 pipelining (round in the batch messages, the primary's last committed seq in
- * BATCH).
+ * BATCH); 4 the configuration digest in HELLO.
  * Encoding writes into a caller's buffer (zero allocation); {@link #check(DirectBuffer, int, int)}
  * validates a received message before any field is read, and names what is wrong.
  */
@@ -48,7 +50,7 @@ public final class Messages
     /** "EV" little-endian: the schema of every EV replication message. */
     public static final short SCHEMA_ID = 0x5645;
     /** The protocol version this build speaks; a peer with any other is refused. */
-    public static final short VERSION = 3;
+    public static final short VERSION = 4;
 
     public static final short HELLO = 1;
     public static final short BATCH = 2;
@@ -76,7 +78,7 @@ public final class Messages
     /** Offset of the first body field. */
     public static final int BODY = HEADER_LENGTH;
 
-    public static final int HELLO_LENGTH = BODY + 40;
+    public static final int HELLO_LENGTH = BODY + 48;
     public static final int TOKEN_LENGTH = BODY + 32;
     public static final int DECISION_LENGTH = BODY + 24;
     public static final int KEYS_HEADER_LENGTH = BODY + 16;
@@ -121,7 +123,8 @@ public final class Messages
         final long lastCommittedSeq,
         final long root,
         final long requests,
-        final long incarnation)
+        final long incarnation,
+        final long configurationDigest)
     {
         final int body = header(buffer, offset, HELLO, epoch);
         buffer.putInt(body, role);
@@ -130,6 +133,7 @@ public final class Messages
         buffer.putLong(body + 16, root);
         buffer.putLong(body + 24, requests);
         buffer.putLong(body + 32, incarnation);
+        buffer.putLong(body + 40, configurationDigest);
         return HELLO_LENGTH;
     }
 
@@ -434,6 +438,12 @@ public final class Messages
     public static long helloIncarnation(final DirectBuffer buffer, final int offset)
     {
         return buffer.getLong(offset + BODY + 32);
+    }
+
+    /** @return the sender's {@link ReplicaExecution#configurationDigest()}. */
+    public static long helloConfigurationDigest(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getLong(offset + BODY + 40);
     }
 
     /** @return the requests executed into the sender's state (a count kept for reports). */

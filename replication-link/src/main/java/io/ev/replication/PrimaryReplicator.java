@@ -563,6 +563,17 @@ public final class PrimaryReplicator implements Link.MessageHandler
             refusal = "refused a backup with " + Messages.helloPageCount(buffer, offset) + " digest pages: this " +
                 "primary has " + execution.pageCount() + " (size both stores the same)";
             counters.refused++;
+            sendHelloAnswer(); // the backup compares too, and stops with its own error
+            return;
+        }
+        final long configuration = Messages.helloConfigurationDigest(buffer, offset);
+        if (configuration != execution.configurationDigest())
+        {
+            refusal = "refused a backup with configuration digest " + Long.toHexString(configuration) +
+                ": this primary's is " + Long.toHexString(execution.configurationDigest()) +
+                " (start both replicas with the same transaction types and request deduplication setting)";
+            counters.refused++;
+            sendHelloAnswer(); // the backup compares too, and stops with its own error
             return;
         }
         final long incarnation = Messages.helloIncarnation(buffer, offset);
@@ -604,7 +615,8 @@ public final class PrimaryReplicator implements Link.MessageHandler
     private void sendHelloAnswer()
     {
         sendControl(Messages.hello(control, 0, epoch, Messages.ROLE_PRIMARY, execution.pageCount(),
-            execution.lastCommittedSeq(), committedRoot, execution.requestsInState(), pairing));
+            execution.lastCommittedSeq(), committedRoot, execution.requestsInState(), pairing,
+            execution.configurationDigest()));
     }
 
     /**

@@ -70,6 +70,17 @@ public interface ReplicaExecution
      */
     void importRecords(long seq, DirectBuffer src, int offset, int length);
 
+    /**
+     * @return a digest of this replica's configuration that must equal its peer's for equal batches to
+     * give equal states (the application's transaction types, request deduplication, ...): a pair whose
+     * digests differ is refused at HELLO, naming both, instead of diverging on every batch. 0 when the
+     * execution has nothing to compare.
+     */
+    default long configurationDigest()
+    {
+        return 0;
+    }
+
     /** @return the number of digest pages (both replicas must use the same). */
     int pageCount();
 

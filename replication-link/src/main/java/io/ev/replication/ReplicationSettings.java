@@ -31,6 +31,8 @@ public final class ReplicationSettings
 {
     /** The largest {@code maxInFlightBatches}: the state store's largest {@code maxOpenBatches}. */
     public static final int MAX_IN_FLIGHT_BATCHES = 64;
+    /** Default {@code maxInFlightBatches}: the state store's default {@code maxOpenBatches}. */
+    public static final int MAX_IN_FLIGHT_BATCHES_DEFAULT = 4;
     public static final long RETRANSMIT_NS_DEFAULT = TimeUnit.MILLISECONDS.toNanos(20);
     public static final long HEARTBEAT_NS_DEFAULT = TimeUnit.MILLISECONDS.toNanos(100);
     public static final long PEER_TIMEOUT_NS_DEFAULT = TimeUnit.SECONDS.toNanos(2);
@@ -41,7 +43,7 @@ public final class ReplicationSettings
     private boolean soloSequential = true;
     private int maxSyncFrameBytes = 8 << 20;
     private int syncPagesPerRequest = 1 << 16;
-    private int maxInFlightBatches = 4;
+    private int maxInFlightBatches = MAX_IN_FLIGHT_BATCHES_DEFAULT;
 
     public ReplicationSettings retransmitNs(final long retransmitNs)
     {

@@ -25,7 +25,7 @@ class MessagesTest
     @Test
     void shouldRoundTripEveryMessage()
     {
-        int length = Messages.hello(buffer, OFFSET, 7, Messages.ROLE_BACKUP, 1024, 41, 0xABCDL, 99, 0x5EEDL);
+        int length = Messages.hello(buffer, OFFSET, 7, Messages.ROLE_BACKUP, 1024, 41, 0xABCDL, 99, 0x5EEDL, 0xC0DEL);
         assertNull(Messages.check(buffer, OFFSET, length));
         assertEquals(Messages.HELLO, Messages.type(buffer, OFFSET));
         assertEquals(7, Messages.epoch(buffer, OFFSET));
@@ -35,6 +35,7 @@ class MessagesTest
         assertEquals(0xABCDL, Messages.helloRoot(buffer, OFFSET));
         assertEquals(99, Messages.helloRequests(buffer, OFFSET));
         assertEquals(0x5EEDL, Messages.helloIncarnation(buffer, OFFSET));
+        assertEquals(0xC0DEL, Messages.helloConfigurationDigest(buffer, OFFSET));
 
         length = Messages.syncRequest(buffer, OFFSET, 7, 41, 256, 2);
         Messages.syncDigest(buffer, OFFSET, 0, 0x11L);

@@ -90,6 +90,14 @@ final class ModelReplica implements ReplicaExecution
         this.maxOpenBatches = maxOpenBatches;
     }
 
+    long configurationDigest;
+
+    @Override
+    public long configurationDigest()
+    {
+        return configurationDigest;
+    }
+
     /** Request payload: key (8) | delta (8). */
     static long apply(final Map<Long, Long> values, final long key, final long delta)
     {

@@ -19,6 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -197,6 +198,35 @@ class ReplicationSimulationTest
         assertEquals(PrimaryReplicator.State.FAILED, primary.state());
         assertNotNull(primary.failure());
         assertTrue(primary.failure().contains("version 1"), primary.failure());
+    }
+
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void shouldRefuseABackupWithAnotherConfiguration()
+    {
+        final SimulatedNetwork network = new SimulatedNetwork(3);
+        network.connect("primary", "backup");
+        final ModelReplica primaryState = new ModelReplica(1, 0, 0, 0);
+        final ModelReplica backupState = new ModelReplica(1, 0, 0, 0);
+        primaryState.configurationDigest = 0xAAL;
+        backupState.configurationDigest = 0xBBL;
+        final ReplicationSettings settings = new ReplicationSettings().retransmitNs(RETRANSMIT_NS);
+        final PrimaryReplicator primary = new PrimaryReplicator(network.endpoint("primary"), primaryState, 1,
+            settings, PrimaryReplicator.Peer.LOST);
+        final BackupReplicator backup = new BackupReplicator(network.endpoint("backup"), backupState, 1, settings,
+            BackupReplicator.Phase.JOINING);
+        for (int i = 0; i < 100 && null == backup.failure(); i++)
+        {
+            network.advanceBy(RETRANSMIT_NS);
+            backup.doWork(network.nowNs());
+            primary.doWork(network.nowNs());
+        }
+        assertNotNull(primary.refusal(), "the primary refused the backup");
+        assertTrue(primary.refusal().contains("configuration digest bb") && primary.refusal().contains("is aa"),
+            primary.refusal());
+        assertNotNull(backup.failure(), "the backup stopped");
+        assertTrue(backup.failure().contains("configuration digest is aa, this backup's bb"), backup.failure());
+        assertNotEquals(PrimaryReplicator.Peer.PAIRED, primary.peer());
     }
 
     @Test

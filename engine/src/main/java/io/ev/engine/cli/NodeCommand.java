@@ -127,6 +127,14 @@ public final class NodeCommand implements Callable<Integer>
         "(default ${DEFAULT-VALUE})")
     String checkpointMode = "concurrent";
 
+    @Option(names = "--warmup", description = "with --drive: requests replied before the measured interval " +
+        "(JIT warm-up); driveSeconds and driveThroughputPerSec count only later ones (default ${DEFAULT-VALUE})")
+    long warmup;
+
+    @Option(names = "--in-flight", description = "replicated roles: most batches in flight between the replicas " +
+        "(pipeline depth, in [1, " + ReplicationSettings.MAX_IN_FLIGHT_BATCHES + "]; default ${DEFAULT-VALUE})")
+    int inFlight = ReplicationSettings.MAX_IN_FLIGHT_BATCHES_DEFAULT;
+
     @Option(names = "--json", description = "print the summary as one JSON object on stdout")
     boolean json;
 
@@ -134,6 +142,7 @@ public final class NodeCommand implements Callable<Integer>
     private final CountDownLatch stopRequested = new CountDownLatch(1);
     private final CountDownLatch finished = new CountDownLatch(1);
     private double driveSeconds;
+    private long driveRequests;
 
     public Integer call()
     {
@@ -191,7 +200,7 @@ public final class NodeCommand implements Callable<Integer>
         final long[] initialTotal = new long[1];
         final Link link = null == transport ? null : transport.newLink();
         final Engine.Context ctx = new Engine.Context()
-            .store(node.storeContext())
+            .store(node.storeContext().maxOpenBatches(inFlight))
             .registry(node.registry())
             .workers(workers)
             .maxBatchRequests(node.maxBatchRequests)
@@ -206,6 +215,7 @@ public final class NodeCommand implements Callable<Integer>
             .link(link)
             .epoch(Math.max(1, readStatusEpoch()))
             .replication(new ReplicationSettings()
+                .maxInFlightBatches(inFlight)
                 .heartbeatNs(TimeUnit.MILLISECONDS.toNanos(heartbeatMs))
                 .peerTimeoutNs(TimeUnit.MILLISECONDS.toNanos(peerTimeoutMs))
                 .maxSyncFrameBytes(TERM_BUFFER_LENGTH / 8 - Messages.SYNC_HEADER_LENGTH));
@@ -256,12 +266,13 @@ public final class NodeCommand implements Callable<Integer>
             {
                 out.printf(Locale.ROOT, "{\"committed\":%d,\"submitted\":%d,\"seconds\":%.3f," +
                     "\"throughputPerSec\":%.1f,\"driveSeconds\":%.3f,\"driveThroughputPerSec\":%.1f," +
+                    "\"warmupRequests\":%d," +
                     "\"batches\":%d,\"checkpoints\":%d,\"checkpointMode\":\"%s\",\"checkpointMaxPauseUs\":%d," +
                     "\"checkpointLastDurationMs\":%d,\"checkpointsFailed\":%d,\"recovered\":%s," +
                     "\"role\":\"%s\",\"epoch\":%d,\"requestsInState\":%d,\"committedAlone\":%d," +
                     "\"stateDigest\":\"%016x\",\"invariants\":{\"conservation\":%s}}%n",
                     replied.get(), submitted, seconds, replied.get() / seconds, driveSeconds,
-                    driveSeconds > 0 ? replied.get() / driveSeconds : 0.0, counters.batches(),
+                    driveSeconds > 0 ? driveRequests / driveSeconds : 0.0, warmup, counters.batches(),
                     counters.checkpoints(), checkpointMode, counters.checkpointMaxPauseUs(),
                     counters.checkpointLastDurationMs(), counters.checkpointsFailed(),
                     null == recovery ? "null" : ReplayCommand.json(recovery), engine.role(), engine.epoch(),
@@ -275,6 +286,11 @@ public final class NodeCommand implements Callable<Integer>
                 out.printf(Locale.ROOT, "data              %s (%s durability)%n", data, durability);
                 out.printf(Locale.ROOT, "committed         %d of %d submitted in %.2f s (%.0f requests/s)%n",
                     replied.get(), submitted, seconds, replied.get() / seconds);
+                if (driveSeconds > 0)
+                {
+                    out.printf(Locale.ROOT, "driven            %.0f requests/s over %.2f s after %d warm-up " +
+                        "requests%n", driveRequests / driveSeconds, driveSeconds, warmup);
+                }
                 out.printf(Locale.ROOT, "checkpoints       %d taken (%s), %d failed, max pause %.1f ms, last took " +
                     "%d ms%n", counters.checkpoints(), checkpointMode, counters.checkpointsFailed(),
                     counters.checkpointMaxPauseUs() / 1e3, counters.checkpointLastDurationMs());
@@ -425,9 +441,16 @@ public final class NodeCommand implements Callable<Integer>
         long nextStatusNs = startNs;
         long lastPrinted = -1;
         long submitted = 0;
+        long measuredFromNs = 0 == warmup ? startNs : 0;
+        long measuredFrom = 0;
         while (replied.get() < requests)
         {
             final long nowNs = System.nanoTime();
+            if (0 == measuredFromNs && replied.get() >= warmup)
+            {
+                measuredFromNs = nowNs;
+                measuredFrom = replied.get();
+            }
             final boolean paced = rate <= 0 || submitted * 1_000_000_000.0 / rate <= nowNs - startNs;
             if (submitted < requests && submitted - replied.get() < window && paced)
             {
@@ -468,7 +491,8 @@ public final class NodeCommand implements Callable<Integer>
                 nextProgressNs = nowNs + PROGRESS_INTERVAL_NS;
             }
         }
-        driveSeconds = (System.nanoTime() - startNs) / 1e9;
+        driveSeconds = (System.nanoTime() - measuredFromNs) / 1e9;
+        driveRequests = replied.get() - measuredFrom;
         return submitted;
     }
 
@@ -488,6 +512,8 @@ public final class NodeCommand implements Callable<Integer>
         require(null == drive || "smallbank".equals(drive), "--drive " + drive + " must be smallbank");
         require(requests >= 0 && requests <= 1_000_000_000L, "--requests " + requests + " must be in [0, 10^9]");
         require(rate >= 0, "--rate " + rate + " must be >= 0");
+        require(warmup >= 0 && (0 == warmup || warmup < requests), "--warmup " + warmup +
+            " must be in [0, --requests)");
         require(null == accounts || (accounts >= 2 && accounts <= 50_000_000),
             "--accounts " + accounts + " must be in [2, 5 x 10^7]");
         require(null == maxBatchRequests ||
@@ -495,6 +521,8 @@ public final class NodeCommand implements Callable<Integer>
             "--batch " + maxBatchRequests + " must be in [1, " + Engine.Context.MAX_BATCH_REQUESTS_LIMIT + "]");
         require(workers >= 1 && workers <= Engine.Context.MAX_WORKERS,
             "--workers " + workers + " must be in [1, " + Engine.Context.MAX_WORKERS + "]");
+        require(inFlight >= 1 && inFlight <= ReplicationSettings.MAX_IN_FLIGHT_BATCHES, "--in-flight " + inFlight +
+            " must be in [1, " + ReplicationSettings.MAX_IN_FLIGHT_BATCHES + "]");
         require(window >= 1 && window <= 1 << 20, "--window " + window + " must be in [1, 2^20]");
         require("process-crash".equals(durability) || "power-loss".equals(durability),
             "--durability " + durability + " must be process-crash or power-loss");
