@@ -113,6 +113,7 @@ public final class Engine implements AutoCloseable
             if (null != replica)
             {
                 replica.requestsInState(requestBase);
+                replica.catchUpJournal(journal);
                 if (Role.BACKUP == ctx.role())
                 {
                     replica.journalAsBackup(journal);
@@ -703,7 +704,11 @@ public final class Engine implements AutoCloseable
             EngineReplica.encode(batch, encoder, request);
             try
             {
-                journal.append(encoder);
+                final long index = journal.append(encoder);
+                if (null != replica)
+                {
+                    replica.journaled(seq, index);
+                }
             }
             catch (final RuntimeException ex)
             {
@@ -736,6 +741,7 @@ public final class Engine implements AutoCloseable
             counters.rollbacks.setOrdered(replication.detected() + replication.repairedByTransfer());
             counters.committedAlone.setOrdered(replication.committedAlone());
             counters.batchesReshipped.setOrdered(replication.discarded());
+            counters.catchUpBatches.setOrdered(replication.catchUpBatches());
         }
 
         private int backupWork()
@@ -750,6 +756,7 @@ public final class Engine implements AutoCloseable
             {
                 lastRoot = replica.committedRoot();
                 counters.batches.setOrdered(b.counters().committed());
+                counters.catchUpBatches.setOrdered(b.counters().caughtUpBatches());
             }
             if (null != journal && BackupReplicator.Phase.PAIRED == b.phase())
             {
@@ -1490,6 +1497,7 @@ public final class Engine implements AutoCloseable
         final AtomicCounter verifyNs;
         final AtomicCounter committedAlone;
         final AtomicCounter promotions;
+        final AtomicCounter catchUpBatches;
         final AtomicCounter mostBatchesInFlight;
         final AtomicCounter batchesReshipped;
 
@@ -1520,6 +1528,7 @@ public final class Engine implements AutoCloseable
             verifyNs = manager.newCounter("primary: ns from shipping to verified, summed");
             committedAlone = manager.newCounter("primary: batches committed without a backup");
             promotions = manager.newCounter("promotions of this backup to primary");
+            catchUpBatches = manager.newCounter("journal catch-up: batches shipped (primary) / applied (backup)");
             mostBatchesInFlight = manager.newCounter("primary: most batches in flight at once");
             batchesReshipped = manager.newCounter("primary: batches rolled back with an earlier one, re-shipped");
         }
@@ -1635,6 +1644,15 @@ public final class Engine implements AutoCloseable
         public long committedAlone()
         {
             return committedAlone.get();
+        }
+
+        /**
+         * @return committed batches this primary shipped from its journal to rejoining backups, or this
+         * backup received, executed and committed that way (journal catch-up).
+         */
+        public long catchUpBatches()
+        {
+            return catchUpBatches.get();
         }
 
         /** @return 1 once this backup promoted itself to primary. */

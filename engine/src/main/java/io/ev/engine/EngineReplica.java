@@ -10,6 +10,7 @@ import io.ev.pipeline.Batch;
 import io.ev.pipeline.PhaseExecutor;
 import io.ev.pipeline.Request;
 import io.ev.replication.ReplicaExecution;
+import io.ev.replication.ReplicationSettings;
 import io.ev.store.StateStore;
 import io.ev.store.StoreWriter;
 import org.agrona.DirectBuffer;
@@ -31,6 +32,9 @@ import org.agrona.concurrent.UnsafeBuffer;
  */
 public final class EngineReplica implements ReplicaExecution
 {
+    /** Committed batches indexed for journal catch-up: the default gap a backup may catch up, + 1. */
+    public static final int CATCH_UP_HISTORY = ReplicationSettings.MAX_CATCH_UP_BATCHES_DEFAULT + 1;
+
     private final StateStore store;
     private final TransactionRegistry registry;
     private final long configurationDigest;
@@ -45,6 +49,11 @@ public final class EngineReplica implements ReplicaExecution
     private final LongArrayList pageKeys = new LongArrayList();
     private long[] keyArray = new long[1024];
     private Journal journal;
+    private Journal catchUpJournal;
+    private final long[] historySeq = new long[CATCH_UP_HISTORY];
+    private final long[] historyIndex = new long[CATCH_UP_HISTORY];
+    private final long[] historyRoot = new long[CATCH_UP_HISTORY];
+    private final boolean[] historyCommitted = new boolean[CATCH_UP_HISTORY];
     private long root;
     private long replyDigest;
     private long requestsInState;
@@ -85,6 +94,68 @@ public final class EngineReplica implements ReplicaExecution
     private int slot(final long seq)
     {
         return (int)(seq % batches.length);
+    }
+
+    /**
+     * Journal catch-up: {@code journal} is this node's journal (either role), read to ship committed
+     * batches to a rejoining backup. The last {@value #CATCH_UP_HISTORY} committed batches are indexed
+     * (seq -> journal index, root) as they are journaled and committed in this process; older ones, or
+     * ones committed before a restart, are not served (the backup syncs pages instead).
+     */
+    public void catchUpJournal(final Journal journal)
+    {
+        this.catchUpJournal = journal;
+    }
+
+    /**
+     * Primary role: batch {@code seq}'s entry was journaled at {@code journalIndex} (by the batcher).
+     */
+    public void journaled(final long seq, final long journalIndex)
+    {
+        final int h = (int)(seq % CATCH_UP_HISTORY);
+        historySeq[h] = seq;
+        historyIndex[h] = journalIndex;
+        historyCommitted[h] = false;
+    }
+
+    public boolean canServeCatchUp(final long fromSeq)
+    {
+        final long last = lastCommittedSeq();
+        if (null == catchUpJournal || fromSeq < 1 || last - fromSeq + 2 > CATCH_UP_HISTORY)
+        {
+            return false;
+        }
+        for (long seq = fromSeq - 1; seq <= last; seq++)
+        {
+            final int h = (int)(seq % CATCH_UP_HISTORY);
+            if (historySeq[h] != seq || !historyCommitted[h])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    public long committedRoot(final long seq)
+    {
+        final int h = (int)(seq % CATCH_UP_HISTORY);
+        if (historySeq[h] != seq || !historyCommitted[h])
+        {
+            throw new IllegalStateException("batch " + seq + " is not in the catch-up history");
+        }
+        return historyRoot[h];
+    }
+
+    public int committedBatch(final long seq, final MutableDirectBuffer dst, final int offset)
+    {
+        final int h = (int)(seq % CATCH_UP_HISTORY);
+        final int length = historySeq[h] == seq ? catchUpJournal.readBatchEntry(historyIndex[h], dst, offset) : -1;
+        if (length < 0)
+        {
+            throw new IllegalStateException("batch " + seq + " is not in the journal at index 0x" +
+                Long.toHexString(historyIndex[h]));
+        }
+        return length;
     }
 
     /**
@@ -188,7 +259,7 @@ public final class EngineReplica implements ReplicaExecution
         final int count = batches[slot].count();
         if (null != journal)
         {
-            journal.append(journalEncoders[slot]);
+            journaled(seq, journal.append(journalEncoders[slot]));
         }
         store.commit(seq);
         requestsInState += count;
@@ -197,6 +268,12 @@ public final class EngineReplica implements ReplicaExecution
             journal.appendCommit(seq, roots[slot], replyDigests[slot], count);
         }
         committedRoot = roots[slot];
+        final int h = (int)(seq % CATCH_UP_HISTORY);
+        if (historySeq[h] == seq)
+        {
+            historyRoot[h] = committedRoot;
+            historyCommitted[h] = true;
+        }
     }
 
     /**

@@ -151,6 +151,12 @@ public final class BatchDecoder
     /**
      * @return the entry's length in bytes, header included.
      */
+    /** @return the entry this decoder points at (header included; {@link #entryLength()} bytes). */
+    public DirectBuffer entry()
+    {
+        return entry;
+    }
+
     public int entryLength()
     {
         return length;

@@ -26,6 +26,7 @@ import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.wire.DocumentContext;
 import org.agrona.BufferUtil;
+import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import static io.ev.journal.JournalException.Reason.CLOSED;
@@ -60,6 +61,7 @@ public final class Journal implements AutoCloseable
     private ExcerptAppender appender;
     private long lastAppended = -1;
     private long pendingSkipIndex = -1;
+    private JournalReader entryReader;
     private int pendingSkipCount;
     private int appendsSinceSpaceCheck = FREE_SPACE_CHECK_INTERVAL;
     private volatile String failure;
@@ -255,6 +257,23 @@ public final class Journal implements AutoCloseable
      * tail-skipped entry before this journal's next append); damage followed by valid entries
      * throws {@link JournalException.Reason#CORRUPT} naming the file and position.
      */
+    /**
+     * Reads the batch entry at {@code index} (as {@link #append(BatchEncoder)} returned it), checked,
+     * into {@code dst}: what a primary ships to a rejoining backup (journal catch-up). Call from the
+     * appending thread.
+     *
+     * @return the entry's length (header included), or -1 when no entry has that index.
+     * @throws JournalException CORRUPT if the entry is damaged or not a batch entry.
+     */
+    public int readBatchEntry(final long index, final MutableDirectBuffer dst, final int offset)
+    {
+        if (null == entryReader)
+        {
+            entryReader = new JournalReader(queue);
+        }
+        return entryReader.readBatchEntry(index, dst, offset);
+    }
+
     public JournalReader.Result read(final long fromIndex, final JournalReader.Handler handler)
     {
         final JournalReader.Result result = new JournalReader(queue).read(fromIndex, handler);

@@ -13,6 +13,7 @@ import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.wire.DocumentContext;
 import org.agrona.BitUtil;
 import org.agrona.BufferUtil;
+import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import static io.ev.journal.JournalException.Reason.CORRUPT;
@@ -91,6 +92,67 @@ public final class JournalReader
             throw new JournalException(IO_ERROR, "cannot read journal " + queue.fileAbsolutePath() + ": " + ex, ex);
         }
         return result;
+    }
+
+    /**
+     * Reads the one batch entry at {@code index} (checked: length, checksum, format version, type,
+     * structure) into {@code dst} at {@code offset}.
+     *
+     * @return the entry's length (header included), or -1 when the queue has no entry at that index.
+     * @throws JournalException CORRUPT if the entry is damaged or not a batch entry.
+     */
+    int readBatchEntry(final long index, final MutableDirectBuffer dst, final int offset)
+    {
+        try (ExcerptTailer tailer = queue.createTailer())
+        {
+            tailer.singleThreadedCheckDisabled(true);
+            if (!tailer.moveToIndex(index))
+            {
+                return -1;
+            }
+            try (DocumentContext dc = tailer.readingDocument())
+            {
+                if (!dc.isPresent() || dc.index() != index)
+                {
+                    return -1;
+                }
+                final Bytes<?> in = dc.wire().bytes();
+                final long position = in.readPosition();
+                final long remaining = in.readRemaining();
+                if (remaining > Integer.MAX_VALUE - 64)
+                {
+                    throw new JournalException(CORRUPT, where(tailer, position, index) + ": entry of " +
+                        remaining + " bytes");
+                }
+                final int length = (int)remaining;
+                if (length > bytes.capacity())
+                {
+                    grow(length);
+                }
+                copy(in, position, length);
+                final String damage = damage(length);
+                final String problem = null != damage ? damage :
+                    entry.getShort(JournalFormat.VERSION_OFFSET) != JournalFormat.FORMAT_VERSION ?
+                    "entry format version " + entry.getShort(JournalFormat.VERSION_OFFSET) :
+                    entry.getShort(JournalFormat.TYPE_OFFSET) != JournalFormat.TYPE_BATCH ?
+                    JournalFormat.typeName(entry.getShort(JournalFormat.TYPE_OFFSET)) + " entry, not a batch" :
+                    batch.wrap(entry, length);
+                if (null != problem)
+                {
+                    throw new JournalException(CORRUPT, where(tailer, position, index) + ": " + problem);
+                }
+                dst.putBytes(offset, entry, 0, length);
+                return length;
+            }
+        }
+        catch (final JournalException ex)
+        {
+            throw ex;
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            throw new JournalException(IO_ERROR, "cannot read journal " + queue.fileAbsolutePath() + ": " + ex, ex);
+        }
     }
 
     private void onEntry(

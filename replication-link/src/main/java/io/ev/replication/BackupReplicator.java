@@ -89,6 +89,9 @@ public final class BackupReplicator implements Link.MessageHandler
     private long syncSeq;
     private long syncRequests;
     private int syncCursor;
+    private boolean catchingUp;
+    private final ExpandableDirectByteBuffer catchUpEntry = new ExpandableDirectByteBuffer(1 << 16);
+    private final UnsafeBuffer catchUpView = new UnsafeBuffer(0, 0);
     private long epoch;
     private int head;
     private int openCount;
@@ -172,7 +175,14 @@ public final class BackupReplicator implements Link.MessageHandler
         int work = link.poll(this, 16);
         if ((Phase.JOINING == phase || Phase.SYNCING == phase) && nowNs - lastControlNs >= settings.retransmitNs())
         {
-            resendControl();
+            if (catchingUp && Phase.SYNCING == phase)
+            {
+                sendCatchUp(); // from the first batch still missing
+            }
+            else
+            {
+                resendControl();
+            }
             work++;
         }
         return work;
@@ -317,6 +327,9 @@ public final class BackupReplicator implements Link.MessageHandler
             case Messages.SYNC_RECORDS:
                 onSyncRecords(buffer, offset, length);
                 break;
+            case Messages.CATCH_UP_BATCH:
+                onCatchUpBatch(buffer, offset, length);
+                break;
             default:
                 break;
         }
@@ -330,6 +343,7 @@ public final class BackupReplicator implements Link.MessageHandler
         discardOpen();
         counters.dropped++;
         phase = Phase.JOINING;
+        catchingUp = false;
         sendHello();
     }
 
@@ -365,9 +379,84 @@ public final class BackupReplicator implements Link.MessageHandler
         phase = Phase.SYNCING;
         syncSeq = primarySeq;
         syncRequests = Messages.helloRequests(buffer, offset);
+        final long lastCommitted = execution.lastCommittedSeq();
+        if (primarySeq > lastCommitted && lastCommitted >= 0 &&
+            primarySeq - lastCommitted <= settings.maxCatchUpBatches())
+        {
+            // behind on the same history, by little: ask for the committed batches from the journal
+            catchingUp = true;
+            counters.catchUps++;
+            sendCatchUp();
+            return;
+        }
+        startPageSync();
+    }
+
+    private void startPageSync()
+    {
+        catchingUp = false;
         syncCursor = 0;
         counters.syncs++;
         sendSyncRequest();
+    }
+
+    private void sendCatchUp()
+    {
+        sendControl(Messages.catchUp(control, 0, epoch, execution.lastCommittedSeq() + 1, execution.root()));
+    }
+
+    /**
+     * A committed batch from the primary's journal (or its refusal, seq -1): executed sequentially
+     * and committed when its root is the primary's; another root, or a refusal, falls back to the
+     * page sync. After the primary's last committed batch this backup says HELLO again.
+     */
+    private void onCatchUpBatch(final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (Phase.SYNCING != phase || !catchingUp)
+        {
+            counters.stale++;
+            return;
+        }
+        final long seq = Messages.seq(buffer, offset);
+        if (-1 == seq)
+        {
+            counters.catchUpsRefused++;
+            startPageSync();
+            return;
+        }
+        if (seq != execution.lastCommittedSeq() + 1 || seq > syncSeq)
+        {
+            counters.stale++; // a duplicate, or after a lost one: the retransmit asks again from the gap
+            return;
+        }
+        final int entryLength = length - Messages.CATCH_UP_FRAME_OFFSET;
+        catchUpEntry.putBytes(0, buffer, offset + Messages.CATCH_UP_FRAME_OFFSET, entryLength);
+        catchUpView.wrap(catchUpEntry, 0, entryLength);
+        if (null != decoder.wrap(catchUpView, entryLength))
+        {
+            counters.malformed++;
+            return;
+        }
+        execution.execute(seq, decoder, true);
+        if (execution.root() != Messages.catchUpRoot(buffer, offset))
+        {
+            execution.rollback(seq);
+            counters.catchUpMismatches++;
+            startPageSync();
+            return;
+        }
+        execution.commit(seq);
+        counters.caughtUpBatches++;
+        if (seq == syncSeq)
+        {
+            catchingUp = false;
+            phase = Phase.JOINING; // the primary's answer to this HELLO pairs us
+            sendHello();
+        }
+        else if (0 != (Messages.catchUpFlags(buffer, offset) & Messages.CATCH_UP_LAST))
+        {
+            sendCatchUp();
+        }
     }
 
     private void onSyncRecords(final DirectBuffer buffer, final int offset, final int length)
@@ -811,6 +900,10 @@ public final class BackupReplicator implements Link.MessageHandler
         long pairings;
         long syncs;
         long syncFailures;
+        long catchUps;
+        long caughtUpBatches;
+        long catchUpsRefused;
+        long catchUpMismatches;
         long dropped;
         long discarded;
         long aheadOfOrder;
@@ -873,6 +966,30 @@ public final class BackupReplicator implements Link.MessageHandler
         public long pairings()
         {
             return pairings;
+        }
+
+        /** @return journal catch-ups started (CATCH_UP sent after a HELLO showed this backup behind). */
+        public long catchUps()
+        {
+            return catchUps;
+        }
+
+        /** @return committed batches received from the primary's journal, executed and committed. */
+        public long caughtUpBatches()
+        {
+            return caughtUpBatches;
+        }
+
+        /** @return catch-ups the primary could not serve (page sync instead). */
+        public long catchUpsRefused()
+        {
+            return catchUpsRefused;
+        }
+
+        /** @return caught-up batches whose sequential execution gave another root (page sync instead). */
+        public long catchUpMismatches()
+        {
+            return catchUpMismatches;
         }
 
         /** @return state transfers started. */

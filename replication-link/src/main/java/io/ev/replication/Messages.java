@@ -31,7 +31,10 @@ import org.agrona.MutableDirectBuffer;
  *  RECORDS      seq (8) | round (4) | reserved (4) | a state-store repair frame (RecordsCodec, version 1)
  *  HEARTBEAT    sender's clock ns (8) | last committed seq (8) | paired (4): 1 if the sender verifies
  *               batches with the receiver, else 0 | pairing (4): the primary's pairing count
- *  CATCH_UP     first seq wanted (8)
+ *  CATCH_UP     first seq wanted (8) | requester's root after the seq before it (8)
+ *  CATCH_UP_BATCH seq (8): -1 when the primary cannot serve the catch-up | root after it (8) | flags (4):
+ *               1 the last batch of this answer | reserved (4) | the journal's batch entry (none when
+ *               seq is -1)
  *  SYNC_REQUEST seq (8) | first page (4) | count (4) | count x the requester's page digest (8)
  *  SYNC_RECORDS seq (8) | first page (4) | end page (4) | a state-store repair frame of complete pages
  * </pre>
@@ -41,7 +44,8 @@ import org.agrona.MutableDirectBuffer;
  * current round, so a TOKEN, DECISION or BATCH of an older round is stale: a re-shipped batch is
  * never confused with its earlier execution. Versions: 1 synchronous protocol; 2 failover (HELLO,
  * HEARTBEAT, SYNC_*); 3 pipelining (round in the batch messages, the primary's last committed seq in
- * BATCH); 4 the configuration digest in HELLO.
+ * BATCH); 4 the configuration digest in HELLO, journal catch-up (CATCH_UP with the requester's root,
+ * CATCH_UP_BATCH).
  * Encoding writes into a caller's buffer (zero allocation); {@link #check(DirectBuffer, int, int)}
  * validates a received message before any field is read, and names what is wrong.
  */
@@ -62,6 +66,9 @@ public final class Messages
     public static final short CATCH_UP = 8;
     public static final short SYNC_REQUEST = 9;
     public static final short SYNC_RECORDS = 10;
+    public static final short CATCH_UP_BATCH = 11;
+    /** CATCH_UP_BATCH flag: the last batch of an answer (the backup asks for more after it). */
+    public static final int CATCH_UP_LAST = 1;
 
     public static final int ROLE_PRIMARY = 1;
     public static final int ROLE_BACKUP = 2;
@@ -84,7 +91,9 @@ public final class Messages
     public static final int KEYS_HEADER_LENGTH = BODY + 16;
     public static final int KEY_ENTRY_LENGTH = 16;
     public static final int HEARTBEAT_LENGTH = BODY + 24;
-    public static final int CATCH_UP_LENGTH = BODY + 8;
+    public static final int CATCH_UP_LENGTH = BODY + 16;
+    /** CATCH_UP_BATCH: seq, root, flags, reserved, then the journal's batch entry. */
+    public static final int CATCH_UP_FRAME_OFFSET = BODY + 24;
     public static final int SYNC_HEADER_LENGTH = BODY + 16;
     public static final int SYNC_DIGEST_LENGTH = Long.BYTES;
     /** BATCH: seq, round, reserved, last committed seq, then the journal's batch entry. */
@@ -191,11 +200,48 @@ public final class Messages
         return HEARTBEAT_LENGTH;
     }
 
-    public static int catchUp(final MutableDirectBuffer buffer, final int offset, final long epoch, final long fromSeq)
+    /**
+     * @return the length of a backup's CATCH_UP: committed batches from {@code fromSeq} on, whose
+     * predecessor left this backup at {@code root}.
+     */
+    public static int catchUp(
+        final MutableDirectBuffer buffer, final int offset, final long epoch, final long fromSeq, final long root)
     {
         final int body = header(buffer, offset, CATCH_UP, epoch);
         buffer.putLong(body, fromSeq);
+        buffer.putLong(body + 8, root);
         return CATCH_UP_LENGTH;
+    }
+
+    /**
+     * Writes a CATCH_UP_BATCH header; the journal's batch entry goes at {@link #CATCH_UP_FRAME_OFFSET}.
+     * {@code seq} -1: the primary cannot serve the catch-up asked for (the backup syncs pages instead).
+     */
+    public static void catchUpBatchHeader(
+        final MutableDirectBuffer buffer,
+        final int offset,
+        final long epoch,
+        final long seq,
+        final long root,
+        final int flags)
+    {
+        final int body = header(buffer, offset, CATCH_UP_BATCH, epoch);
+        buffer.putLong(body, seq);
+        buffer.putLong(body + 8, root);
+        buffer.putInt(body + 16, flags);
+        buffer.putInt(body + 20, 0);
+    }
+
+    /** @return the root of a CATCH_UP (the requester's) or CATCH_UP_BATCH (after the batch). */
+    public static long catchUpRoot(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getLong(offset + BODY + 8);
+    }
+
+    /** @return the flags of a CATCH_UP_BATCH ({@link #CATCH_UP_LAST}). */
+    public static int catchUpFlags(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getInt(offset + BODY + 16);
     }
 
     /**
@@ -524,6 +570,9 @@ public final class Messages
                 return count < 0 || SYNC_HEADER_LENGTH + count * SYNC_DIGEST_LENGTH != length ?
                     "SYNC_REQUEST message says " + count + " pages but is " + length + " bytes long" : null;
             }
+            case CATCH_UP_BATCH:
+                return length < CATCH_UP_FRAME_OFFSET ?
+                    "CATCH_UP_BATCH message of " + length + " bytes is shorter than its header" : null;
             case SYNC_RECORDS:
                 return length < SYNC_HEADER_LENGTH ?
                     "SYNC_RECORDS message of " + length + " bytes is shorter than its header" : null;
@@ -575,6 +624,8 @@ public final class Messages
                 return "SYNC_REQUEST";
             case SYNC_RECORDS:
                 return "SYNC_RECORDS";
+            case CATCH_UP_BATCH:
+                return "CATCH_UP_BATCH";
             default:
                 return "type " + type;
         }

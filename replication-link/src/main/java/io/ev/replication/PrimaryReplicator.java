@@ -526,6 +526,9 @@ public final class PrimaryReplicator implements Link.MessageHandler
             case Messages.SYNC_REQUEST:
                 onSyncRequest(buffer, offset);
                 break;
+            case Messages.CATCH_UP:
+                onCatchUp(buffer, offset);
+                break;
             default:
                 break; // HEARTBEAT: liveness only
         }
@@ -672,6 +675,42 @@ public final class PrimaryReplicator implements Link.MessageHandler
         counters.pagesShipped += exported;
         sendControl(Messages.syncRecords(control, 0, epoch, execution.lastCommittedSeq(), firstPage, endPage,
             frameLength));
+    }
+
+    /**
+     * A rejoining backup asks for the committed batches from a seq on, saying its root after the one
+     * before: answers with up to {@code catchUpBatchesPerAnswer} of them from the journal, each with
+     * its committed root, or with seq -1 when it cannot (gap over {@code maxCatchUpBatches}, batches
+     * not in the journal, or the backup's root is not this primary's history: the backup then syncs
+     * pages).
+     */
+    private void onCatchUp(final DirectBuffer buffer, final int offset)
+    {
+        final long fromSeq = Messages.seq(buffer, offset);
+        final long lastCommitted = execution.lastCommittedSeq();
+        if (Peer.SYNCING != peer || fromSeq > lastCommitted)
+        {
+            counters.stale++;
+            return;
+        }
+        if (fromSeq < 1 || lastCommitted - fromSeq >= settings.maxCatchUpBatches() ||
+            !execution.canServeCatchUp(fromSeq) ||
+            execution.committedRoot(fromSeq - 1) != Messages.catchUpRoot(buffer, offset))
+        {
+            counters.catchUpsRefused++;
+            Messages.catchUpBatchHeader(control, 0, epoch, -1, 0, Messages.CATCH_UP_LAST);
+            sendControl(Messages.CATCH_UP_FRAME_OFFSET);
+            return;
+        }
+        final long lastSeq = Math.min(lastCommitted, fromSeq + settings.catchUpBatchesPerAnswer() - 1);
+        for (long seq = fromSeq; seq <= lastSeq; seq++)
+        {
+            final int entryLength = execution.committedBatch(seq, control, Messages.CATCH_UP_FRAME_OFFSET);
+            Messages.catchUpBatchHeader(control, 0, epoch, seq, execution.committedRoot(seq),
+                seq == lastSeq ? Messages.CATCH_UP_LAST : 0);
+            counters.catchUpBatches++;
+            sendControl(Messages.CATCH_UP_FRAME_OFFSET + entryLength);
+        }
     }
 
     private void sendControl(final int length)
@@ -950,6 +989,8 @@ public final class PrimaryReplicator implements Link.MessageHandler
         long pairings;
         long syncs;
         long syncsAbandoned;
+        long catchUpBatches;
+        long catchUpsRefused;
         long pagesShipped;
         long refused;
         long discarded;
@@ -1025,6 +1066,18 @@ public final class PrimaryReplicator implements Link.MessageHandler
         }
 
         /** @return state transfers started for a rejoining backup. */
+        /** @return committed batches shipped from the journal to rejoining backups (catch-up). */
+        public long catchUpBatches()
+        {
+            return catchUpBatches;
+        }
+
+        /** @return catch-ups refused (the backup synced pages instead). */
+        public long catchUpsRefused()
+        {
+            return catchUpsRefused;
+        }
+
         public long syncs()
         {
             return syncs;

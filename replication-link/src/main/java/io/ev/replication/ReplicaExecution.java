@@ -109,6 +109,38 @@ public interface ReplicaExecution
      */
     void adoptCommittedSeq(long seq, long requests);
 
+    /**
+     * Journal catch-up (a primary serving a rejoining backup): whether this replica can ship the
+     * committed batches {@code fromSeq .. lastCommittedSeq()} from its journal and knows the root after
+     * batch {@code fromSeq - 1} and after each of them ({@link #committedRoot(long)}).
+     *
+     * @return false by default (no journal): the backup syncs pages instead.
+     */
+    default boolean canServeCatchUp(final long fromSeq)
+    {
+        return false;
+    }
+
+    /**
+     * @return the root after committed batch {@code seq}, as journaled in its commit marker; only for
+     * seqs {@link #canServeCatchUp(long)} covers (and the one before).
+     */
+    default long committedRoot(final long seq)
+    {
+        throw new UnsupportedOperationException("no journal catch-up");
+    }
+
+    /**
+     * Writes the journal's entry of committed batch {@code seq} (header + body, as a BATCH message
+     * carries it) at {@code dst[offset..]}; {@code dst} may grow (an expandable buffer).
+     *
+     * @return the entry's length.
+     */
+    default int committedBatch(final long seq, final MutableDirectBuffer dst, final int offset)
+    {
+        throw new UnsupportedOperationException("no journal catch-up");
+    }
+
     /** @return the requests executed into the committed state (carried by HELLO, for reports). */
     long requestsInState();
 

@@ -25,6 +25,11 @@ import java.util.concurrent.TimeUnit;
  *   executing batch s + 1 on top of s's unverified state; a backup holds up to this many open
  *   batches. Each replica's store must allow as many open batches (the state store's
  *   {@code maxOpenBatches}, default 4). 1 is Eve's synchronous protocol.</li>
+ *   <li>{@code maxCatchUpBatches} and {@code catchUpBatchesPerAnswer}: a rejoining backup at most
+ *   {@code maxCatchUpBatches} committed batches behind (default 4096; 0 turns catch-up off) is sent
+ *   them from the primary's journal, {@code catchUpBatchesPerAnswer} (default 16) per CATCH_UP, and
+ *   executes them sequentially, checking each root; a longer gap, a primary without them, or a root
+ *   that differs falls back to the page sync.</li>
  * </ul>
  */
 public final class ReplicationSettings
@@ -33,6 +38,10 @@ public final class ReplicationSettings
     public static final int MAX_IN_FLIGHT_BATCHES = 64;
     /** Default {@code maxInFlightBatches}: the state store's default {@code maxOpenBatches}. */
     public static final int MAX_IN_FLIGHT_BATCHES_DEFAULT = 4;
+    /** Default {@code maxCatchUpBatches}: a longer gap is closed by the page sync. */
+    public static final int MAX_CATCH_UP_BATCHES_DEFAULT = 4096;
+    /** Default {@code catchUpBatchesPerAnswer}. */
+    public static final int CATCH_UP_BATCHES_PER_ANSWER_DEFAULT = 16;
     public static final long RETRANSMIT_NS_DEFAULT = TimeUnit.MILLISECONDS.toNanos(20);
     public static final long HEARTBEAT_NS_DEFAULT = TimeUnit.MILLISECONDS.toNanos(100);
     public static final long PEER_TIMEOUT_NS_DEFAULT = TimeUnit.SECONDS.toNanos(2);
@@ -44,6 +53,8 @@ public final class ReplicationSettings
     private int maxSyncFrameBytes = 8 << 20;
     private int syncPagesPerRequest = 1 << 16;
     private int maxInFlightBatches = MAX_IN_FLIGHT_BATCHES_DEFAULT;
+    private int maxCatchUpBatches = MAX_CATCH_UP_BATCHES_DEFAULT;
+    private int catchUpBatchesPerAnswer = CATCH_UP_BATCHES_PER_ANSWER_DEFAULT;
 
     public ReplicationSettings retransmitNs(final long retransmitNs)
     {
@@ -111,6 +122,28 @@ public final class ReplicationSettings
         return syncPagesPerRequest;
     }
 
+    public ReplicationSettings maxCatchUpBatches(final int maxCatchUpBatches)
+    {
+        this.maxCatchUpBatches = maxCatchUpBatches;
+        return this;
+    }
+
+    public int maxCatchUpBatches()
+    {
+        return maxCatchUpBatches;
+    }
+
+    public ReplicationSettings catchUpBatchesPerAnswer(final int catchUpBatchesPerAnswer)
+    {
+        this.catchUpBatchesPerAnswer = catchUpBatchesPerAnswer;
+        return this;
+    }
+
+    public int catchUpBatchesPerAnswer()
+    {
+        return catchUpBatchesPerAnswer;
+    }
+
     public ReplicationSettings maxInFlightBatches(final int maxInFlightBatches)
     {
         this.maxInFlightBatches = maxInFlightBatches;
@@ -137,6 +170,8 @@ public final class ReplicationSettings
         final long maxPages = (maxSyncFrameBytes - Messages.SYNC_HEADER_LENGTH) / Messages.SYNC_DIGEST_LENGTH;
         check("syncPagesPerRequest", syncPagesPerRequest, 1, maxPages);
         check("maxInFlightBatches", maxInFlightBatches, 1, MAX_IN_FLIGHT_BATCHES);
+        check("maxCatchUpBatches", maxCatchUpBatches, 0, 1 << 20);
+        check("catchUpBatchesPerAnswer", catchUpBatchesPerAnswer, 1, 1024);
         return this;
     }
 
@@ -154,6 +189,7 @@ public final class ReplicationSettings
         return "ReplicationSettings{retransmitNs=" + retransmitNs + ", heartbeatNs=" + heartbeatNs +
             ", peerTimeoutNs=" + peerTimeoutNs + ", soloSequential=" + soloSequential + ", maxSyncFrameBytes=" +
             maxSyncFrameBytes + ", syncPagesPerRequest=" + syncPagesPerRequest + ", maxInFlightBatches=" +
-            maxInFlightBatches + "}";
+            maxInFlightBatches + ", maxCatchUpBatches=" + maxCatchUpBatches + ", catchUpBatchesPerAnswer=" +
+            catchUpBatchesPerAnswer + "}";
     }
 }

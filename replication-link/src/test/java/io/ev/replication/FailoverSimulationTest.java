@@ -63,7 +63,7 @@ class FailoverSimulationTest
         final int seeds = Integer.getInteger("ev.failover.seeds", 1_000);
         System.out.println("FailoverSimulationTest K=" + maxInFlight + " base seed " + base + " (-Dev.failover.seed=" +
             base + " -Dev.failover.seeds=1 reruns the first)");
-        final long[] totals = new long[5];
+        final long[] totals = new long[6];
         for (int i = 0; i < seeds; i++)
         {
             final long[] result = new Simulation(base + i, maxInFlight).run();
@@ -74,9 +74,11 @@ class FailoverSimulationTest
         }
         System.out.println("FailoverSimulationTest K=" + maxInFlight + ": " + seeds + " seeds, " + totals[0] +
             " crashes, " + totals[1] + " promotions, " + totals[2] + " syncs, " + totals[3] +
-            " divergences detected, " + totals[4] + " crashes with several batches in flight");
+            " divergences detected, " + totals[4] + " crashes with several batches in flight, " + totals[5] +
+            " batches caught up from the primary's journal");
         assertTrue(seeds < 100 || totals[0] > 0 && totals[1] > 0 && totals[2] > 0,
             "the seeds never crashed, promoted or synced: the test would not exercise failover");
+        assertTrue(seeds < 100 || totals[5] > 0, "no rejoin ever caught up from the journal");
         assertTrue(seeds < 100 || maxInFlight == 1 || totals[4] > 0,
             "no crash ever caught several batches in flight: the test would not exercise pipelined failover");
     }
@@ -123,6 +125,7 @@ class FailoverSimulationTest
         private long crashes;
         private long promotions;
         private long syncs;
+        private long caughtUp;
         private long detected;
         private int restarts;
 
@@ -248,7 +251,7 @@ class FailoverSimulationTest
                 network.advanceBy(STEP_NS);
             }
             check();
-            return new long[] {crashes, promotions, syncs, detected, crashesInFlight};
+            return new long[] {crashes, promotions, syncs, detected, crashesInFlight, caughtUp};
         }
 
         /**
@@ -287,6 +290,7 @@ class FailoverSimulationTest
                 if (node.backup.primaryLost())
                 {
                     syncs += node.backup.counters().syncs();
+                    caughtUp += node.backup.counters().caughtUpBatches();
                     node.primary = node.backup.promote();
                     node.epoch = node.primary.epoch();
                     node.backup = null;
@@ -327,6 +331,7 @@ class FailoverSimulationTest
                 {
                     victim.epoch = victim.backup.epoch();
                     syncs += victim.backup.counters().syncs();
+                    caughtUp += victim.backup.counters().caughtUpBatches();
                 }
                 network.crash(victim.name);
                 victim.up = false;
@@ -402,6 +407,7 @@ class FailoverSimulationTest
             final Node backup = primary == nodes[0] ? nodes[1] : nodes[0];
             collect(primary.primary, 0);
             syncs += backup.backup.counters().syncs();
+            caughtUp += backup.backup.counters().caughtUpBatches();
             for (int b = 0; b < acknowledged.length; b++)
             {
                 assertTrue(!acknowledged[b] || isApplied(primary, b), "seed " + seed + ": acknowledged batch " + b +

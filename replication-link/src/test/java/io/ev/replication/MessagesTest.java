@@ -72,9 +72,19 @@ class MessagesTest
         assertEquals(123_456, Messages.firstLong(buffer, OFFSET));
         assertEquals(98, Messages.lastCommittedSeq(buffer, OFFSET));
 
-        length = Messages.catchUp(buffer, OFFSET, 8, 17);
+        length = Messages.catchUp(buffer, OFFSET, 8, 17, 0xF00DL);
         assertNull(Messages.check(buffer, OFFSET, length));
         assertEquals(17, Messages.firstLong(buffer, OFFSET));
+        assertEquals(0xF00DL, Messages.catchUpRoot(buffer, OFFSET));
+
+        Messages.catchUpBatchHeader(buffer, OFFSET, 8, 17, 0xBEEFL, Messages.CATCH_UP_LAST);
+        length = Messages.CATCH_UP_FRAME_OFFSET + 5;
+        assertNull(Messages.check(buffer, OFFSET, length));
+        assertEquals(Messages.CATCH_UP_BATCH, Messages.type(buffer, OFFSET));
+        assertEquals(17, Messages.seq(buffer, OFFSET));
+        assertEquals(0xBEEFL, Messages.catchUpRoot(buffer, OFFSET));
+        assertEquals(Messages.CATCH_UP_LAST, Messages.catchUpFlags(buffer, OFFSET));
+        assertNotNull(Messages.check(buffer, OFFSET, Messages.CATCH_UP_FRAME_OFFSET - 1));
 
         length = Messages.keys(buffer, OFFSET, 8, 99, 4, 3);
         for (int i = 0; i < 3; i++)

@@ -35,6 +35,8 @@ final class ModelReplica implements ReplicaExecution
     final Map<Long, Long> values = new HashMap<>();
     /** Seq -> root after the batch, as committed. */
     final Map<Long, Long> committedRoots = new HashMap<>();
+    /** Seq -> the batch's journal entry, as committed here by execution (the model's journal: catch-up). */
+    final Map<Long, byte[]> committedEntries = new HashMap<>();
     /** Seq -> reply digest of the batch, as committed. */
     final Map<Long, Long> committedReplyDigests = new HashMap<>();
     /** Seqs committed with records imported from the peer (their replies are this replica's own). */
@@ -59,6 +61,7 @@ final class ModelReplica implements ReplicaExecution
     {
         final Map<Long, Long> undo = new LinkedHashMap<>();
         final long seq;
+        byte[] entry;
         int requests;
         long root;
         long replyDigest;
@@ -91,6 +94,40 @@ final class ModelReplica implements ReplicaExecution
     }
 
     long configurationDigest;
+    /** Catch-up batches served (as a primary) from the model's journal. */
+    long catchUpServed;
+
+    @Override
+    public boolean canServeCatchUp(final long fromSeq)
+    {
+        if (!committedRoots.containsKey(fromSeq - 1))
+        {
+            return false;
+        }
+        for (long seq = fromSeq; seq <= lastCommittedSeq; seq++)
+        {
+            if (!committedEntries.containsKey(seq) || !committedRoots.containsKey(seq))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public long committedRoot(final long seq)
+    {
+        return committedRoots.get(seq);
+    }
+
+    @Override
+    public int committedBatch(final long seq, final MutableDirectBuffer dst, final int offset)
+    {
+        final byte[] entry = committedEntries.get(seq);
+        dst.putBytes(offset, entry);
+        catchUpServed++;
+        return entry.length;
+    }
 
     @Override
     public long configurationDigest()
@@ -115,6 +152,8 @@ final class ModelReplica implements ReplicaExecution
                 maxOpenBatches + "), committed " + lastCommittedSeq);
         }
         final OpenBatch opened = new OpenBatch(seq);
+        opened.entry = new byte[batch.entryLength()];
+        batch.entry().getBytes(0, opened.entry);
         open.addLast(opened);
         long digest = 17;
         while (batch.next())
@@ -191,6 +230,7 @@ final class ModelReplica implements ReplicaExecution
         lastCommittedSeq = seq;
         requests += batch.requests;
         committedRoots.put(seq, batch.root);
+        committedEntries.put(seq, batch.entry);
         committedReplyDigests.put(seq, batch.replyDigest);
         if (batch.imported)
         {
@@ -432,6 +472,7 @@ final class ModelReplica implements ReplicaExecution
             undo(restarted.values, newestFirst.next());
         }
         restarted.committedRoots.putAll(committedRoots);
+        restarted.committedEntries.putAll(committedEntries);
         restarted.committedReplyDigests.putAll(committedReplyDigests);
         restarted.transferred.addAll(transferred);
         restarted.commitOrder.addAll(commitOrder);
