@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import io.ev.journal.JournalTestSupport.Recorder;
+import org.agrona.ExpandableArrayBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,6 +33,7 @@ import static io.ev.journal.JournalTestSupport.writeIntLe;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -134,6 +137,40 @@ class JournalDamageTest
             assertContains(ex.getMessage(), "position " + damaged + " ");
             assertContains(ex.getMessage(), "index 0x" + Long.toHexString(indices[1]));
             assertArrayEquals(new long[] {0}, recorder.batchSeqs());
+        }
+    }
+
+    /**
+     * Journal catch-up reads one batch entry by index: intact entries come back whole and decodable,
+     * a damaged one is CORRUPT naming its index, a commit marker is not a batch, an index past the
+     * end is absent (-1).
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void readBatchEntryChecksTheOneEntryAtAnIndex() throws IOException
+    {
+        final long[] indices = writeBatches();
+        final Path file = onlyCycleFile(dir);
+        flipByte(file, batchEntryStart(file, markerOf(1)) + JournalTestSupport.FIRST_PAYLOAD_OFFSET + 5);
+        try (Journal journal = Journal.open(context(dir)))
+        {
+            final ExpandableArrayBuffer dst = new ExpandableArrayBuffer(64);
+            final int length = journal.readBatchEntry(indices[0], dst, 8);
+            final BatchDecoder decoder = new BatchDecoder();
+            assertNull(decoder.wrap(new UnsafeBuffer(dst, 8, length), length));
+            assertEquals(0, decoder.seq());
+            assertTrue(decoder.next());
+            assertEquals(100, decoder.clientId());
+
+            final JournalException ex = assertThrows(JournalException.class,
+                () -> journal.readBatchEntry(indices[1], dst, 0));
+            assertEquals(JournalException.Reason.CORRUPT, ex.reason());
+            assertContains(ex.getMessage(), "index 0x" + Long.toHexString(indices[1]));
+
+            final long commit = journal.appendCommit(BATCHES, 1, 2, 0);
+            assertEquals(JournalException.Reason.CORRUPT,
+                assertThrows(JournalException.class, () -> journal.readBatchEntry(commit, dst, 0)).reason());
+            assertEquals(-1, journal.readBatchEntry(commit + 1000, dst, 0));
         }
     }
 
