@@ -79,10 +79,10 @@ public final class ReplicationOverhead
         if (options.json)
         {
             System.out.printf(Locale.ROOT, "{\"rounds\":%d,\"requests\":%d,\"warmup\":%d,\"window\":%d," +
-                "\"inFlight\":%d,\"accounts\":%d,\"pinned\":%b," +
+                "\"inFlight\":%d,\"mtu\":%d,\"accounts\":%d,\"pinned\":%b," +
                 "\"standalonePerSec\":%s,\"replicatedPerSec\":%s,\"ratios\":%s,\"medianRatio\":%.4f}%n",
                 options.rounds, options.requests, options.warmup, options.window, options.inFlight,
-                options.accounts, pinned, Arrays.toString(standalone),
+                options.mtu, options.accounts, pinned, Arrays.toString(standalone),
                 Arrays.toString(replicated), Arrays.toString(ratios), median);
         }
         else
@@ -110,12 +110,13 @@ public final class ReplicationOverhead
         final String backupEndpoint = "127.0.0.1:" + freeUdpPort();
         final Process backup = node(options, pinned, "1", dir.resolve("backup"), "--role", "backup", "--listen",
             backupEndpoint, "--peer", primaryEndpoint, "--peer-timeout-ms", "10000", "--in-flight",
-            Integer.toString(options.inFlight));
+            Integer.toString(options.inFlight), "--mtu", Integer.toString(options.mtu));
         try
         {
             final Process primary = node(options, pinned, "0", dir.resolve("primary"), "--role", "primary", "--listen",
                 primaryEndpoint, "--peer", backupEndpoint, "--peer-timeout-ms", "10000", "--in-flight",
-                Integer.toString(options.inFlight), "--drive", "smallbank", "--requests",
+                Integer.toString(options.inFlight), "--mtu", Integer.toString(options.mtu), "--drive", "smallbank",
+                "--requests",
                 Long.toString(options.warmup + options.requests), "--warmup", Long.toString(options.warmup),
                 "--window", Integer.toString(options.window), "--json");
             return throughput(primary, "replicated primary");
@@ -211,17 +212,19 @@ public final class ReplicationOverhead
         long warmup = 1_000_000;
         int window = 16_384;
         int inFlight = 8;
+        int mtu = 65504;
         int accounts = 100_000;
 
         static String usage()
         {
             return "usage: bin/ev overhead [--rounds R] [--requests N] [--warmup N] [--window N] [--in-flight K] " +
-                "[--accounts N] [--json]\n" +
+                "[--mtu BYTES] [--accounts N] [--json]\n" +
                 "  --rounds R     standalone + replicated runs, alternating order (default 5)\n" +
                 "  --requests N   SmallBank requests measured per run (default 1000000)\n" +
                 "  --warmup N     requests driven first in each run, not measured (JIT warm-up; default 1000000)\n" +
                 "  --window N     the client's most outstanding requests, both systems (default 16384)\n" +
                 "  --in-flight K  the replicated pair's most batches in flight (default 8)\n" +
+                "  --mtu BYTES    the pair's UDP datagram size (default 65504; 0 = Aeron's 1408)\n" +
                 "  --accounts N   SmallBank customers (default 100000)\n" +
                 "  --json         summary as one JSON object on stdout (status lines go to stderr)";
         }
@@ -250,6 +253,9 @@ public final class ReplicationOverhead
                     break;
                 case "--in-flight":
                     inFlight = parseInt(option, value);
+                    break;
+                case "--mtu":
+                    mtu = parseInt(option, value);
                     break;
                 case "--accounts":
                     accounts = parseInt(option, value);

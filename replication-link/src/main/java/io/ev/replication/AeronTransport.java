@@ -124,7 +124,8 @@ public final class AeronTransport implements AutoCloseable
             throw new IllegalStateException("newLink needs listenEndpoint and peerEndpoint in the Context " +
                 "(use newIpcLink for replicas sharing one driver)");
         }
-        final String publicationChannel = "aeron:udp?endpoint=" + ctx.peerEndpoint();
+        final String publicationChannel = "aeron:udp?endpoint=" + ctx.peerEndpoint() +
+            (0 == ctx.mtuLength() ? "" : "|mtu=" + ctx.mtuLength());
         final String subscriptionChannel = "aeron:udp?endpoint=" + ctx.listenEndpoint();
         return new AeronLink(aeron, publicationChannel, ctx.streamId(), subscriptionChannel, ctx.streamId(),
             maxMessageLength());
@@ -270,6 +271,10 @@ public final class AeronTransport implements AutoCloseable
         public static final int TERM_BUFFER_LENGTH_MIN = 64 << 10;
         /** Largest term buffer length (Aeron's maximum). */
         public static final int TERM_BUFFER_LENGTH_MAX = 1 << 30;
+        /** Smallest {@link #mtuLength(int)} (Aeron's minimum). */
+        public static final int MTU_LENGTH_MIN = 32 + 32;
+        /** Largest {@link #mtuLength(int)}: Aeron's maximum, the largest UDP datagram it sends. */
+        public static final int MTU_LENGTH_MAX = 65504;
         /** Default stream id of a UDP link. */
         public static final int STREAM_ID_DEFAULT = 1001;
 
@@ -285,6 +290,7 @@ public final class AeronTransport implements AutoCloseable
         private String peerEndpoint;
         private int streamId = STREAM_ID_DEFAULT;
         private boolean allowNonLoopback;
+        private int mtuLength;
         private ErrorHandler errorHandler = Throwable::printStackTrace;
         private final AtomicLong errorCount = new AtomicLong();
         private ErrorHandler countingErrorHandler;
@@ -416,6 +422,23 @@ public final class AeronTransport implements AutoCloseable
             return streamId;
         }
 
+        /**
+         * @param mtuLength the UDP link's datagram size (Aeron's {@code mtu} channel parameter): a multiple of 32
+         *                  in [{@value #MTU_LENGTH_MIN}, {@value #MTU_LENGTH_MAX}], or 0 for Aeron's default (1408,
+         *                  an Ethernet frame). On loopback the largest, {@value #MTU_LENGTH_MAX}, ships a batch in a
+         *                  few datagrams instead of dozens (fewer send and receive system calls per batch).
+         */
+        public Context mtuLength(final int mtuLength)
+        {
+            this.mtuLength = mtuLength;
+            return this;
+        }
+
+        public int mtuLength()
+        {
+            return mtuLength;
+        }
+
         /** @param allowNonLoopback allow endpoints off loopback (and host names); default false. */
         public Context allowNonLoopback(final boolean allowNonLoopback)
         {
@@ -488,6 +511,11 @@ public final class AeronTransport implements AutoCloseable
             {
                 throw invalid("termBufferLength = " + termBufferLength + " must be a power of two in [" +
                     TERM_BUFFER_LENGTH_MIN + ", " + TERM_BUFFER_LENGTH_MAX + "]");
+            }
+            if (0 != mtuLength && (mtuLength < MTU_LENGTH_MIN || mtuLength > MTU_LENGTH_MAX || mtuLength % 32 != 0))
+            {
+                throw invalid("mtuLength = " + mtuLength + " must be 0 (Aeron's default) or a multiple of 32 in [" +
+                    MTU_LENGTH_MIN + ", " + MTU_LENGTH_MAX + "]");
             }
             if ((null == listenEndpoint) != (null == peerEndpoint))
             {

@@ -8,6 +8,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.net.DatagramSocket;
@@ -45,16 +47,18 @@ final class AeronLinkTest
 
     private final List<Throwable> errors = new CopyOnWriteArrayList<>();
 
-    @Test
+    @ParameterizedTest(name = "mtuLength {0}")
+    @ValueSource(ints = {0, AeronTransport.Context.MTU_LENGTH_MAX})
     @Timeout(value = 30, unit = TimeUnit.SECONDS)
-    void shouldExchangeTenThousandMessagesEachWayInOrderOverUdpLoopback() throws IOException
+    void shouldExchangeTenThousandMessagesEachWayInOrderOverUdpLoopback(final int mtuLength) throws IOException
     {
         final long seed = System.nanoTime();
-        System.out.println("shouldExchangeTenThousandMessagesEachWayInOrderOverUdpLoopback seed=" + seed);
+        System.out.println("shouldExchangeTenThousandMessagesEachWayInOrderOverUdpLoopback mtu=" + mtuLength +
+            " seed=" + seed);
         final int portA = freeUdpPort();
         final int portB = freeUdpPort();
-        try (AeronTransport transportA = AeronTransport.launch(udpContext("a", portA, portB));
-            AeronTransport transportB = AeronTransport.launch(udpContext("b", portB, portA));
+        try (AeronTransport transportA = AeronTransport.launch(udpContext("a", portA, portB).mtuLength(mtuLength));
+            AeronTransport transportB = AeronTransport.launch(udpContext("b", portB, portA).mtuLength(mtuLength));
             AeronLink linkA = transportA.newLink();
             AeronLink linkB = transportB.newLink())
         {
@@ -314,6 +318,9 @@ final class AeronLinkTest
             new AeronTransport.Context().termBufferLength(32 << 10));
         assertInvalid("threading must be", new AeronTransport.Context().threading(null));
         assertInvalid("idleStrategy must be set", new AeronTransport.Context().idleStrategy(null));
+        assertInvalid("mtuLength = 1000 must be 0 (Aeron's default) or a multiple of 32 in [64, 65504]",
+            new AeronTransport.Context().mtuLength(1000));
+        assertInvalid("mtuLength = 65536 must be", new AeronTransport.Context().mtuLength(65536));
 
         new AeronTransport.Context().listenEndpoint("localhost:40000").peerEndpoint("127.0.0.2:1").conclude();
         new AeronTransport.Context().listenEndpoint("[::1]:40000").peerEndpoint("127.255.255.254:65535").conclude();

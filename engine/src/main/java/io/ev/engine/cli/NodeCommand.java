@@ -127,6 +127,10 @@ public final class NodeCommand implements Callable<Integer>
         "(default ${DEFAULT-VALUE})")
     String checkpointMode = "concurrent";
 
+    @Option(names = "--mtu", description = "replicated roles: UDP datagram size of the link, a multiple of 32 in " +
+        "[64, 65504], 0 = Aeron's 1408 (default ${DEFAULT-VALUE}: loopback carries a batch in a few datagrams)")
+    int mtu = AeronTransport.Context.MTU_LENGTH_MAX;
+
     @Option(names = "--warmup", description = "with --drive: requests replied before the measured interval " +
         "(JIT warm-up); driveSeconds and driveThroughputPerSec count only later ones (default ${DEFAULT-VALUE})")
     long warmup;
@@ -156,6 +160,7 @@ public final class NodeCommand implements Callable<Integer>
             AeronTransport.launch(new AeronTransport.Context()
                 .aeronDir(data.resolve("aeron"))
                 .termBufferLength(TERM_BUFFER_LENGTH)
+                .mtuLength(mtu)
                 .listenEndpoint(listen)
                 .peerEndpoint(peer));
         if (null == drive && Engine.Role.STANDALONE != engineRole)
