@@ -9,6 +9,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
 
 import io.ev.journal.BatchEncoder;
+import io.ev.journal.CrashPoint;
+import io.ev.journal.CrashPoints;
 import io.ev.journal.Journal;
 import io.ev.replication.BackupReplicator;
 import io.ev.replication.Link;
@@ -100,6 +102,11 @@ public final class Engine implements AutoCloseable
             }
             this.journal = openedJournal;
             this.recoveryReport = startState();
+            if (null != journal)
+            {
+                journal.checkpoints().crashPoint(Role.PRIMARY == ctx.role() ? CrashPoint.PRIMARY_MID_CHECKPOINT :
+                    Role.BACKUP == ctx.role() ? CrashPoint.BACKUP_MID_CHECKPOINT : null);
+            }
             this.requestBase = null == recoveryReport ? 0 : recoveryReport.requestsInState();
             this.ring = new RequestRing(ctx.ringCapacity(), ctx.registry().maxPayloadBytes());
             this.executor = ctx.workers() == 1 ? new SequentialExecutor(store) :
@@ -113,6 +120,7 @@ public final class Engine implements AutoCloseable
             if (null != replica)
             {
                 replica.requestsInState(requestBase);
+                replica.crashPointsOf(Role.PRIMARY == ctx.role());
                 if (Role.BACKUP == ctx.role())
                 {
                     replica.journalAsBackup(journal);
@@ -648,6 +656,7 @@ public final class Engine implements AutoCloseable
             }
             oldestUnreleased = seq + 1;
             releaseReplies(executed, seq, count);
+            CrashPoints.hit(null != primary ? CrashPoint.PRIMARY_REPLY_RELEASED : null);
             counters.batches.incrementOrdered();
             requestsSinceCheckpoint += count;
         }
@@ -678,6 +687,7 @@ public final class Engine implements AutoCloseable
             {
                 return null;
             }
+            CrashPoints.hit(null != primary ? CrashPoint.PRIMARY_RECEIVED : null);
             if (sequential)
             {
                 // one worker executes in batch order: phases would be ignored, so do not compute them
@@ -712,6 +722,7 @@ public final class Engine implements AutoCloseable
                 replyAll(batch, seq, count, ReplyCodes.UNAVAILABLE);
                 throw ex;
             }
+            CrashPoints.hit(null != primary ? CrashPoint.PRIMARY_JOURNALED : null);
         }
 
         /**
@@ -800,6 +811,11 @@ public final class Engine implements AutoCloseable
             }
             final PrimaryReplicator promoted = b.promote();
             replica.journalAsBackup(null); // the batcher journals from now on
+            replica.crashPointsOf(true);
+            if (null != journal)
+            {
+                journal.checkpoints().crashPoint(CrashPoint.PRIMARY_MID_CHECKPOINT);
+            }
             nextSeq = store.lastCommittedSeq() + 1;
             oldestUnreleased = nextSeq;
             lastRoot = replica.committedRoot();
