@@ -492,6 +492,8 @@ public final class Engine implements AutoCloseable
         private long oldestUnreleased;
         private long requestsSinceCheckpoint;
         private long requestsAtLastCheckpoint;
+        /** The role of the batcher's crash points (a plain field: unarmed, the hooks cost nothing). */
+        private boolean primaryRole = Role.PRIMARY == ctx.role();
         volatile boolean checkpointRequested;
         volatile long lastRoot;
         volatile Throwable failure;
@@ -656,7 +658,7 @@ public final class Engine implements AutoCloseable
             }
             oldestUnreleased = seq + 1;
             releaseReplies(executed, seq, count);
-            CrashPoints.hit(null != primary ? CrashPoint.PRIMARY_REPLY_RELEASED : null);
+            CrashPoints.hit(primaryRole ? CrashPoint.PRIMARY_REPLY_RELEASED : null);
             counters.batches.incrementOrdered();
             requestsSinceCheckpoint += count;
         }
@@ -687,7 +689,7 @@ public final class Engine implements AutoCloseable
             {
                 return null;
             }
-            CrashPoints.hit(null != primary ? CrashPoint.PRIMARY_RECEIVED : null);
+            CrashPoints.hit(primaryRole ? CrashPoint.PRIMARY_RECEIVED : null);
             if (sequential)
             {
                 // one worker executes in batch order: phases would be ignored, so do not compute them
@@ -722,7 +724,7 @@ public final class Engine implements AutoCloseable
                 replyAll(batch, seq, count, ReplyCodes.UNAVAILABLE);
                 throw ex;
             }
-            CrashPoints.hit(null != primary ? CrashPoint.PRIMARY_JOURNALED : null);
+            CrashPoints.hit(primaryRole ? CrashPoint.PRIMARY_JOURNALED : null);
         }
 
         /**
@@ -812,6 +814,7 @@ public final class Engine implements AutoCloseable
             final PrimaryReplicator promoted = b.promote();
             replica.journalAsBackup(null); // the batcher journals from now on
             replica.crashPointsOf(true);
+            primaryRole = true;
             if (null != journal)
             {
                 journal.checkpoints().crashPoint(CrashPoint.PRIMARY_MID_CHECKPOINT);

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * at the point. The points of the batcher, journal and checkpoints (received, journaled, reply
  * released, mid-checkpoint) need a real engine: {@code CrashPointProcessTest}. The base seed is
  * printed; {@code -Dev.crashsim.seed=S -Dev.crashsim.seeds=1} reruns one, more seeds with
- * {@code -Dev.crashsim.seeds=N} (default 2).
+ * {@code -Dev.crashsim.seeds=N} (default 1).
  */
 class CrashPointSimulationTest
 {
@@ -40,7 +40,7 @@ class CrashPointSimulationTest
     void shouldConvergeWithEveryAcknowledgedBatchOnceAfterACrashAtThePoint(final CrashPoint point)
     {
         final long base = Long.getLong("ev.crashsim.seed", System.nanoTime());
-        final int seeds = Integer.getInteger("ev.crashsim.seeds", 2);
+        final int seeds = Integer.getInteger("ev.crashsim.seeds", 1);
         System.out.println("CrashPointSimulationTest " + point + " base seed " + base + " (-Dev.crashsim.seed=" + base +
             " -Dev.crashsim.seeds=1 reruns the first)");
         long crashes = 0;

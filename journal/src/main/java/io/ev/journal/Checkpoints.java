@@ -65,9 +65,9 @@ public final class Checkpoints
     }
 
     /**
-     * @param point the crash point between a checkpoint's journal record and its file's rename (the
-     *              owner's role: {@link CrashPoint#PRIMARY_MID_CHECKPOINT} or {@link CrashPoint#BACKUP_MID_CHECKPOINT}),
-     *              or null for none.
+     * @param point the crash point between a checkpoint's journal record and its file's rename, for
+     *              the owner's role ({@link CrashPoint#PRIMARY_MID_CHECKPOINT} or
+     *              {@link CrashPoint#BACKUP_MID_CHECKPOINT}), or null for none.
      */
     public void crashPoint(final CrashPoint point)
     {

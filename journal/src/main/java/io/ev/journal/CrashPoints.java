@@ -30,7 +30,8 @@ public final class CrashPoints
     private static final long HIT = Long.getLong("ev.crash.hit", 1);
     private static final long MISMATCH_EVERY = Long.getLong("ev.fault.mismatch.every", 0);
     /** Whether any hook does anything in this process. */
-    public static final boolean ENABLED = null != ARMED || MISMATCH_EVERY > 0 || Boolean.getBoolean("ev.crash.simulate");
+    public static final boolean ENABLED =
+        null != ARMED || MISMATCH_EVERY > 0 || Boolean.getBoolean("ev.crash.simulate");
     private static final AtomicLong HITS = new AtomicLong();
     private static volatile Handler handler;
 

@@ -47,7 +47,8 @@ import picocli.CommandLine.Option;
  * <p>
  * Replicated ({@code --role primary|backup --listen HOST:PORT --peer HOST:PORT}): the node runs one
  * replica over Aeron UDP (embedded media driver under {@code <data>/aeron}). A backup (or a primary
- * without {@code --drive}, or one with {@code --serve-after-drive} once its drive is done) runs until SIGTERM; a primary with {@code --drive} first waits for its
+ * without {@code --drive}, or one with {@code --serve-after-drive} once its drive is done) runs until
+ * SIGTERM; a primary with {@code --drive} first waits for its
  * backup to pair ({@code --await-backup-ms}). A backup promotes itself when the primary is silent for
  * {@code --peer-timeout-ms}; a restarted node rejoins with {@code --role backup}. The node keeps
  * {@code <data>/ev-node.status} current (role, epoch, paired, state digest, requests; about every
