@@ -152,6 +152,7 @@ class SmallBankFailoverSimulationTest
         private long crashes;
         private long promotions;
         private long detected;
+        private long acknowledgedRequests;
         private long firstSeq;
 
         Simulation(final long seed, final boolean permissive)
@@ -247,7 +248,7 @@ class SmallBankFailoverSimulationTest
                 }
                 check(nodes);
             }
-            return new long[] {crashes, promotions, detected};
+            return new long[] {crashes, promotions, detected, acknowledgedRequests};
         }
 
         private void simulate(final Node[] nodes)
@@ -330,6 +331,7 @@ class SmallBankFailoverSimulationTest
             {
                 if (acknowledged[i])
                 {
+                    acknowledgedRequests += BATCH;
                     int copies = 0;
                     for (final long batchIndex : historyBatch)
                     {

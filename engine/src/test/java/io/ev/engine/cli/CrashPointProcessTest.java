@@ -45,8 +45,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *   execution.</li>
  * </ul>
  * Both then stop cleanly on SIGTERM. Which points: {@code -Dev.crashpoints=all}, or a comma-separated list
- * of names; by default two, one per role, chosen by the seed (printed;
- * {@code -Dev.crashpoints.seed=S} reruns the same choice and hits).
+ * of names; by default one (about 35 s), chosen by the seed, so that successive runs cover the matrix
+ * (printed; {@code -Dev.crashpoints.seed=S} reruns the same choice and hits).
  */
 class CrashPointProcessTest
 {
@@ -69,12 +69,8 @@ class CrashPointProcessTest
         {
             return Arrays.stream(chosen.split(",")).map(name -> CrashPoints.parse(name.trim()));
         }
-        final SplittableRandom random = new SplittableRandom(SEED);
-        final CrashPoint[] primary = Arrays.stream(CrashPoint.values()).filter(CrashPoint::primary)
-            .toArray(CrashPoint[]::new);
-        final CrashPoint[] backup = Arrays.stream(CrashPoint.values()).filter(point -> !point.primary())
-            .toArray(CrashPoint[]::new);
-        return Stream.of(primary[random.nextInt(primary.length)], backup[random.nextInt(backup.length)]);
+        final CrashPoint[] all = CrashPoint.values();
+        return Stream.of(all[new SplittableRandom(SEED).nextInt(all.length)]);
     }
 
     @ParameterizedTest(name = "{0}")
