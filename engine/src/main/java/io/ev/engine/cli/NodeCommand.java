@@ -433,7 +433,7 @@ public final class NodeCommand implements Callable<Integer>
         long nextStatusNs = startNs;
         long lastPrinted = -1;
         long submitted = 0;
-        while (replied.get() < requests)
+        while (replied.get() < requests && stopRequested.getCount() > 0) // SIGTERM (--serve-after-drive) stops
         {
             final long nowNs = System.nanoTime();
             final boolean paced = rate <= 0 || submitted * 1_000_000_000.0 / rate <= nowNs - startNs;
