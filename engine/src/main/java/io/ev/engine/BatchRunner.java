@@ -3,6 +3,8 @@
  */
 package io.ev.engine;
 
+import io.ev.journal.CrashPoint;
+import io.ev.journal.CrashPoints;
 import io.ev.pipeline.Batch;
 import io.ev.pipeline.PhaseExecutor;
 import io.ev.pipeline.RequestHandler;
@@ -30,6 +32,7 @@ public final class BatchRunner
     private int reexecutions;
     private int retried;
     private int stale;
+    private CrashPoint crashPoint;
 
     /**
      * @param store            the store the batches run on.
@@ -64,6 +67,7 @@ public final class BatchRunner
             store.begin(batch.seq());
             clients.admit(batch, registry);
             executor.execute(batch, clients);
+            CrashPoints.hit(crashPoint);
             reexecutions = isolation.isolate(batch, clients, registry);
             clients.remember(batch);
             retried = clients.retried();
@@ -73,11 +77,21 @@ public final class BatchRunner
         {
             store.begin(batch.seq());
             executor.execute(batch, handler);
+            CrashPoints.hit(crashPoint);
             reexecutions = isolation.isolate(batch, handler);
             retried = 0;
             stale = 0;
         }
         return store.seal(batch.seq());
+    }
+
+    /**
+     * @param point the crash point reached after a batch's phases ran, before failure isolation, client
+     *              records and the seal (a replica's mid-execution or mid-re-execution point), or null.
+     */
+    void crashPoint(final CrashPoint point)
+    {
+        this.crashPoint = point;
     }
 
     /**

@@ -9,6 +9,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
 
 import io.ev.journal.BatchEncoder;
+import io.ev.journal.CrashPoint;
+import io.ev.journal.CrashPoints;
 import io.ev.journal.Journal;
 import io.ev.replication.BackupReplicator;
 import io.ev.replication.Link;
@@ -100,6 +102,11 @@ public final class Engine implements AutoCloseable
             }
             this.journal = openedJournal;
             this.recoveryReport = startState();
+            if (null != journal)
+            {
+                journal.checkpoints().crashPoint(Role.PRIMARY == ctx.role() ? CrashPoint.PRIMARY_MID_CHECKPOINT :
+                    Role.BACKUP == ctx.role() ? CrashPoint.BACKUP_MID_CHECKPOINT : null);
+            }
             this.requestBase = null == recoveryReport ? 0 : recoveryReport.requestsInState();
             this.ring = new RequestRing(ctx.ringCapacity(), ctx.registry().maxPayloadBytes());
             this.executor = ctx.workers() == 1 ? new SequentialExecutor(store) :
@@ -114,6 +121,7 @@ public final class Engine implements AutoCloseable
             {
                 replica.requestsInState(requestBase);
                 replica.catchUpJournal(journal);
+                replica.crashPointsOf(Role.PRIMARY == ctx.role());
                 if (Role.BACKUP == ctx.role())
                 {
                     replica.journalAsBackup(journal);
@@ -485,6 +493,8 @@ public final class Engine implements AutoCloseable
         private long oldestUnreleased;
         private long requestsSinceCheckpoint;
         private long requestsAtLastCheckpoint;
+        /** The role of the batcher's crash points (a plain field: unarmed, the hooks cost nothing). */
+        private boolean primaryRole = Role.PRIMARY == ctx.role();
         volatile boolean checkpointRequested;
         volatile long lastRoot;
         volatile Throwable failure;
@@ -649,6 +659,7 @@ public final class Engine implements AutoCloseable
             }
             oldestUnreleased = seq + 1;
             releaseReplies(executed, seq, count);
+            CrashPoints.hit(primaryRole ? CrashPoint.PRIMARY_REPLY_RELEASED : null);
             counters.batches.incrementOrdered();
             requestsSinceCheckpoint += count;
         }
@@ -679,6 +690,7 @@ public final class Engine implements AutoCloseable
             {
                 return null;
             }
+            CrashPoints.hit(primaryRole ? CrashPoint.PRIMARY_RECEIVED : null);
             if (sequential)
             {
                 // one worker executes in batch order: phases would be ignored, so do not compute them
@@ -717,6 +729,7 @@ public final class Engine implements AutoCloseable
                 replyAll(batch, seq, count, ReplyCodes.UNAVAILABLE);
                 throw ex;
             }
+            CrashPoints.hit(primaryRole ? CrashPoint.PRIMARY_JOURNALED : null);
         }
 
         /**
@@ -807,6 +820,12 @@ public final class Engine implements AutoCloseable
             }
             final PrimaryReplicator promoted = b.promote();
             replica.journalAsBackup(null); // the batcher journals from now on
+            replica.crashPointsOf(true);
+            primaryRole = true;
+            if (null != journal)
+            {
+                journal.checkpoints().crashPoint(CrashPoint.PRIMARY_MID_CHECKPOINT);
+            }
             nextSeq = store.lastCommittedSeq() + 1;
             oldestUnreleased = nextSeq;
             lastRoot = replica.committedRoot();

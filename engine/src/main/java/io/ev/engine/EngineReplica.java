@@ -5,6 +5,8 @@ package io.ev.engine;
 
 import io.ev.journal.BatchDecoder;
 import io.ev.journal.BatchEncoder;
+import io.ev.journal.CrashPoint;
+import io.ev.journal.CrashPoints;
 import io.ev.journal.Journal;
 import io.ev.pipeline.Batch;
 import io.ev.pipeline.PhaseExecutor;
@@ -175,6 +177,16 @@ public final class EngineReplica implements ReplicaExecution
     }
 
     /**
+     * Names the crash points inside this replica's executions for its role (a promoted backup is a
+     * primary): mid-execution for parallel runs, mid-re-execution for sequential ones.
+     */
+    void crashPointsOf(final boolean primary)
+    {
+        parallel.crashPoint(primary ? CrashPoint.PRIMARY_MID_EXECUTION : CrashPoint.BACKUP_MID_EXECUTION);
+        sequential.crashPoint(primary ? CrashPoint.PRIMARY_MID_REEXECUTION : CrashPoint.BACKUP_MID_REEXECUTION);
+    }
+
+    /**
      * @param requests requests executed into the current state (recovered count at start).
      */
     public void requestsInState(final long requests)
@@ -260,6 +272,7 @@ public final class EngineReplica implements ReplicaExecution
         if (null != journal)
         {
             journaled(seq, journal.append(journalEncoders[slot]));
+            CrashPoints.hit(CrashPoint.BACKUP_JOURNALED);
         }
         store.commit(seq);
         requestsInState += count;

@@ -3,6 +3,7 @@
  */
 package io.ev.engine;
 
+import io.ev.journal.CrashPoint;
 import io.ev.pipeline.Batch;
 import io.ev.pipeline.RequestHandler;
 import io.ev.pipeline.SequentialExecutor;
@@ -29,6 +30,14 @@ public final class SequentialReplay
     {
         this.store = store;
         this.runner = new BatchRunner(store, new SequentialExecutor(writer), writer, maxBatchRequests);
+    }
+
+    /**
+     * @param point the crash point in the middle of each batch (see {@link BatchRunner}), or null.
+     */
+    void crashPoint(final CrashPoint point)
+    {
+        runner.crashPoint(point);
     }
 
     /**

@@ -13,6 +13,8 @@ import io.ev.engine.apps.SmallBankLoader;
 import io.ev.engine.apps.SmallBankOracle;
 import io.ev.engine.apps.SmallBankWorkload;
 import io.ev.journal.BatchEncoder;
+import io.ev.journal.CrashPoint;
+import io.ev.journal.CrashPoints;
 import io.ev.pipeline.Batch;
 import io.ev.pipeline.KeyConflictMixer;
 import io.ev.pipeline.Mixer;
@@ -106,6 +108,7 @@ class SmallBankFailoverSimulationTest
             executor = new ParallelExecutor(store, new ParallelExecutor.Context().workers(2)
                 .scheduleSeed(scheduleSeed));
             replica = new EngineReplica(store, store.newWriter(), registry, executor, BATCH);
+            replica.crashPointsOf("a".equals(name));
         }
 
         public void close()
@@ -115,10 +118,27 @@ class SmallBankFailoverSimulationTest
         }
     }
 
+    /**
+     * Thrown by a crash point's handler: the replica whose code reached the point crashes there.
+     */
+    static final class SimulatedCrash extends RuntimeException
+    {
+        private static final long serialVersionUID = 1L;
+
+        SimulatedCrash(final CrashPoint point)
+        {
+            super("simulated crash at " + point, null, false, false);
+        }
+    }
+
     static final class Simulation
     {
         private final long seed;
         private final boolean permissive;
+        private final CrashPoint point;
+        private final int hit;
+        private final int mismatchEvery;
+        private int hits;
         private final SplittableRandom random;
         private final SimulatedNetwork network;
         private final TransactionRegistry registry;
@@ -131,12 +151,30 @@ class SmallBankFailoverSimulationTest
         private final Batch batch;
         private long crashes;
         private long promotions;
+        private long detected;
+        private long acknowledgedRequests;
         private long firstSeq;
 
         Simulation(final long seed, final boolean permissive)
         {
+            this(seed, permissive, null, 0, 0);
+        }
+
+        /**
+         * @param point         null: crashes at seeded random moments; else the one crash, the {@code hit}-th
+         *                      time either replica reaches {@code point} ({@link CrashPoints} handler).
+         * @param mismatchEvery with a point: the backup reports a wrong root for the parallel execution of every
+         *                      batch whose seq is a multiple of it (0: never), so that the rollback and
+         *                      re-execution points are reached with the key mixer too.
+         */
+        Simulation(
+            final long seed, final boolean permissive, final CrashPoint point, final int hit, final int mismatchEvery)
+        {
             this.seed = seed;
             this.permissive = permissive;
+            this.point = point;
+            this.hit = hit;
+            this.mismatchEvery = mismatchEvery;
             this.random = new SplittableRandom(seed);
             this.network = new SimulatedNetwork(seed);
             this.registry = SmallBank.registerAll(new TransactionRegistry(), true, !permissive);
@@ -182,10 +220,35 @@ class SmallBankFailoverSimulationTest
                     PrimaryReplicator.Peer.LOST);
                 b.backup = new BackupReplicator(network.endpoint("b"), b.replica, 1, SETTINGS,
                     BackupReplicator.Phase.JOINING);
-                simulate(nodes);
+                if (null != point)
+                {
+                    CrashPoints.handler(new CrashPoints.Handler()
+                    {
+                        public void onHit(final CrashPoint reached)
+                        {
+                            if (reached == point && ++hits == hit)
+                            {
+                                throw new SimulatedCrash(reached);
+                            }
+                        }
+
+                        public long tokenRoot(final long seq, final int attempt, final long root)
+                        {
+                            return mismatchEvery > 0 && 0 == attempt && 0 == seq % mismatchEvery ? ~root : root;
+                        }
+                    });
+                }
+                try
+                {
+                    simulate(nodes);
+                }
+                finally
+                {
+                    CrashPoints.handler(null);
+                }
                 check(nodes);
             }
-            return new long[] {crashes, promotions};
+            return new long[] {crashes, promotions, detected, acknowledgedRequests};
         }
 
         private void simulate(final Node[] nodes)
@@ -241,7 +304,14 @@ class SmallBankFailoverSimulationTest
                     final long seq = primary.primary.nextSeq();
                     final int length = encode(seq, next);
                     historyBatch[(int)seq] = next;
-                    primary.primary.begin(seq, encoder.buffer(), 0, length, nowNs);
+                    try
+                    {
+                        primary.primary.begin(seq, encoder.buffer(), 0, length, nowNs);
+                    }
+                    catch (final SimulatedCrash ex)
+                    {
+                        crash(primary, nowNs); // the client does not know: it looks its batch up on the new primary
+                    }
                     inFlight = next++;
                     inFlightSeq = seq;
                     inFlightOn = primary;
@@ -261,6 +331,7 @@ class SmallBankFailoverSimulationTest
             {
                 if (acknowledged[i])
                 {
+                    acknowledgedRequests += BATCH;
                     int copies = 0;
                     for (final long batchIndex : historyBatch)
                     {
@@ -277,6 +348,18 @@ class SmallBankFailoverSimulationTest
             {
                 return;
             }
+            try
+            {
+                workAlive(node, nowNs);
+            }
+            catch (final SimulatedCrash ex)
+            {
+                crash(node, nowNs);
+            }
+        }
+
+        private void workAlive(final Node node, final long nowNs)
+        {
             if (null != node.primary)
             {
                 node.primary.doWork(nowNs);
@@ -291,6 +374,7 @@ class SmallBankFailoverSimulationTest
                     node.primary = node.backup.promote();
                     node.epoch = node.primary.epoch();
                     node.backup = null;
+                    node.replica.crashPointsOf(true);
                     promotions++;
                 }
             }
@@ -306,25 +390,30 @@ class SmallBankFailoverSimulationTest
                     final Link link = network.restart(node.name);
                     node.backup = new BackupReplicator(link, node.replica, node.epoch, SETTINGS,
                         BackupReplicator.Phase.JOINING);
+                    node.replica.crashPointsOf(false);
                     node.up = true;
                 }
             }
-            if (crashes < 2 && random.nextDouble() < crashProbability && paired(nodes))
+            if (null == point && crashes < 2 && random.nextDouble() < crashProbability && paired(nodes))
             {
-                final Node victim = nodes[random.nextInt(2)];
-                victim.epoch = null != victim.primary ? victim.primary.epoch() : victim.backup.epoch();
-                network.crash(victim.name);
-                // what journal recovery gives: the committed state (the open batch is lost)
-                while (StateStore.NULL_SEQ != victim.store.newestOpenSeq())
-                {
-                    victim.replica.rollback(victim.store.newestOpenSeq());
-                }
-                victim.primary = null;
-                victim.backup = null;
-                victim.up = false;
-                victim.restartAtNs = nowNs + SETTINGS.peerTimeoutNs() * (1 + random.nextInt(3));
-                crashes++;
+                crash(nodes[random.nextInt(2)], nowNs);
             }
+        }
+
+        private void crash(final Node victim, final long nowNs)
+        {
+            victim.epoch = null != victim.primary ? victim.primary.epoch() : victim.backup.epoch();
+            network.crash(victim.name);
+            // what journal recovery gives: the committed state (the open batch is lost)
+            while (StateStore.NULL_SEQ != victim.store.newestOpenSeq())
+            {
+                victim.replica.rollback(victim.store.newestOpenSeq());
+            }
+            victim.primary = null;
+            victim.backup = null;
+            victim.up = false;
+            victim.restartAtNs = nowNs + SETTINGS.peerTimeoutNs() * (1 + random.nextInt(3));
+            crashes++;
         }
 
         private boolean paired(final Node[] nodes)
@@ -386,6 +475,7 @@ class SmallBankFailoverSimulationTest
                 seen[(int)index] = true;
             }
             final PrimaryReplicator.Counters counters = primary.primary.counters();
+            detected = counters.detected();
             assertEquals(counters.detected(), counters.repairedByReexecution() + counters.repairedByTransfer(),
                 "seed " + seed + ": every detected divergence of the last primary was repaired");
             if (!permissive)

@@ -47,6 +47,7 @@ public final class Checkpoints
     private String lastFailure;
     private InProgress inProgress;
     private Thread deleter;
+    private CrashPoint crashPoint;
 
     Checkpoints(final Path dir, final int kept, final Journal journal)
     {
@@ -61,6 +62,16 @@ public final class Checkpoints
         {
             throw new JournalException(IO_ERROR, "cannot create checkpoint directory " + dir + ": " + ex, ex);
         }
+    }
+
+    /**
+     * @param point the crash point between a checkpoint's journal record and its file's rename, for
+     *              the owner's role ({@link CrashPoint#PRIMARY_MID_CHECKPOINT} or
+     *              {@link CrashPoint#BACKUP_MID_CHECKPOINT}), or null for none.
+     */
+    public void crashPoint(final CrashPoint point)
+    {
+        this.crashPoint = point;
     }
 
     /**
@@ -99,6 +110,7 @@ public final class Checkpoints
         // journal the checkpoint before its file takes its final name: a checkpoint file always has
         // its record (recovery reads the request count from it)
         journal.appendCheckpoint(seq, root, journalIndex, requestCount);
+        CrashPoints.hit(crashPoint);
         moveAtomically(tmp, file);
         prune();
         final long pause = System.nanoTime() - start;
@@ -175,6 +187,7 @@ public final class Checkpoints
             // journal the checkpoint before its file takes its final name: a checkpoint file always
             // has its record (recovery reads the request count from it)
             journal.appendCheckpoint(task.snapshot.seq(), task.snapshot.root(), task.journalIndex, task.requestCount);
+            CrashPoints.hit(crashPoint);
             moveAtomically(task.tmp, task.file);
             pruneInBackground();
             count++;

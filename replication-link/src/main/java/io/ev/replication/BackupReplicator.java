@@ -6,6 +6,8 @@ package io.ev.replication;
 import java.util.concurrent.ThreadLocalRandom;
 
 import io.ev.journal.BatchDecoder;
+import io.ev.journal.CrashPoint;
+import io.ev.journal.CrashPoints;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableDirectByteBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -587,6 +589,7 @@ public final class BackupReplicator implements Link.MessageHandler
         batch.entryLength = entryLength;
         batch.ahead = true;
         batch.aheadRound = round;
+        CrashPoints.hit(CrashPoint.BACKUP_RECEIVED);
         if (index > openCount)
         {
             counters.aheadOfOrder++;
@@ -695,6 +698,7 @@ public final class BackupReplicator implements Link.MessageHandler
         round = newRound;
         counters.discarded += openCount - 1;
         execution.rollback(batch.seq);
+        CrashPoints.hit(CrashPoint.BACKUP_MID_ROLLBACK);
         openCount = 1;
         forgetAhead();
         batch.attempt = decidedAttempt;
@@ -743,6 +747,7 @@ public final class BackupReplicator implements Link.MessageHandler
         execution.execute(batch.seq, decoder, sequential);
         batch.root = execution.root();
         batch.replyDigest = execution.replyDigest();
+        CrashPoints.hit(CrashPoint.BACKUP_SEALED);
     }
 
     /**
@@ -762,6 +767,7 @@ public final class BackupReplicator implements Link.MessageHandler
 
     private void commit(final Open batch)
     {
+        CrashPoints.hit(CrashPoint.BACKUP_VERIFIED);
         execution.commit(batch.seq);
         batch.tokenReady = false;
         counters.committed++;
@@ -792,7 +798,9 @@ public final class BackupReplicator implements Link.MessageHandler
     private void sendToken(final Open batch)
     {
         batch.tokenReady = true;
-        send(Messages.token(out, 0, epoch, batch.seq, round, batch.attempt, batch.root, batch.replyDigest));
+        send(Messages.token(out, 0, epoch, batch.seq, round, batch.attempt,
+            CrashPoints.tokenRoot(batch.seq, batch.attempt, batch.root), batch.replyDigest));
+        CrashPoints.hit(CrashPoint.BACKUP_TOKEN_SENT);
     }
 
     private void sendKeys(final Open batch)

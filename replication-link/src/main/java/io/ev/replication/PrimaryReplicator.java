@@ -4,6 +4,8 @@
 package io.ev.replication;
 
 import io.ev.journal.BatchDecoder;
+import io.ev.journal.CrashPoint;
+import io.ev.journal.CrashPoints;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableDirectByteBuffer;
 import org.agrona.collections.LongHashSet;
@@ -335,6 +337,7 @@ public final class PrimaryReplicator implements Link.MessageHandler
         slot.messageLength = Messages.batch(slot.message, 0, epoch, slot.seq, round, execution.lastCommittedSeq(),
             slot.entryView, 0, slot.entryLength);
         send(slot);
+        CrashPoints.hit(CrashPoint.PRIMARY_SHIPPED);
         execute(slot, false);
     }
 
@@ -344,6 +347,7 @@ public final class PrimaryReplicator implements Link.MessageHandler
         execution.execute(slot.seq, decoder, sequential);
         slot.root = execution.root();
         slot.replyDigest = execution.replyDigest();
+        CrashPoints.hit(CrashPoint.PRIMARY_SEALED);
     }
 
     /**
@@ -731,6 +735,7 @@ public final class PrimaryReplicator implements Link.MessageHandler
             counters.stale++;
             return;
         }
+        CrashPoints.hit(CrashPoint.PRIMARY_TOKEN_RECEIVED);
         // after a transfer only the state must agree: the backup's replies were computed by its own
         // (nondeterministic) execution, and only the primary releases replies
         if (Messages.tokenRoot(buffer, offset) == slot.root &&
@@ -785,6 +790,7 @@ public final class PrimaryReplicator implements Link.MessageHandler
         lastDecisionLength = Messages.decision(lastDecision, 0, epoch, slot.seq, round, slot.attempt,
             Messages.DECISION_COMMIT);
         offer(lastDecision, lastDecisionLength);
+        CrashPoints.hit(CrashPoint.PRIMARY_VERIFIED);
         if (1 == slot.attempt)
         {
             counters.repairedByReexecution++;
@@ -823,6 +829,7 @@ public final class PrimaryReplicator implements Link.MessageHandler
                 Messages.DECISION_REEXECUTE);
             send(slot);
             execution.rollback(slot.seq);
+            CrashPoints.hit(CrashPoint.PRIMARY_MID_ROLLBACK);
             execute(slot, true);
         }
         else

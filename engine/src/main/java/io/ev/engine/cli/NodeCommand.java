@@ -47,7 +47,8 @@ import picocli.CommandLine.Option;
  * <p>
  * Replicated ({@code --role primary|backup --listen HOST:PORT --peer HOST:PORT}): the node runs one
  * replica over Aeron UDP (embedded media driver under {@code <data>/aeron}). A backup (or a primary
- * without {@code --drive}) runs until SIGTERM; a primary with {@code --drive} first waits for its
+ * without {@code --drive}, or one with {@code --serve-after-drive} once its drive is done) runs until
+ * SIGTERM; a primary with {@code --drive} first waits for its
  * backup to pair ({@code --await-backup-ms}). A backup promotes itself when the primary is silent for
  * {@code --peer-timeout-ms}; a restarted node rejoins with {@code --role backup}. The node keeps
  * {@code <data>/ev-node.status} current (role, epoch, paired, state digest, requests; about every
@@ -88,6 +89,10 @@ public final class NodeCommand implements Callable<Integer>
     @Option(names = "--await-backup-ms", description = "primary with --drive: wait this long for the backup to " +
         "pair before driving, 0 = do not wait (default ${DEFAULT-VALUE})")
     long awaitBackupMs = 30_000;
+
+    @Option(names = "--serve-after-drive", description = "primary with --drive: after the last reply keep " +
+        "replicating (and answering a rejoining backup) until SIGTERM")
+    boolean serveAfterDrive;
 
     @Option(names = "--data", required = true, description = "data directory (created if missing)")
     Path data;
@@ -163,7 +168,7 @@ public final class NodeCommand implements Callable<Integer>
                 .mtuLength(mtu)
                 .listenEndpoint(listen)
                 .peerEndpoint(peer));
-        if (null == drive && Engine.Role.STANDALONE != engineRole)
+        if ((null == drive || serveAfterDrive) && Engine.Role.STANDALONE != engineRole)
         {
             // SIGTERM stops a serving replica cleanly: the engine is closed and the summary printed
             // before the JVM exits (with the signal's status)
@@ -253,9 +258,9 @@ public final class NodeCommand implements Callable<Integer>
                 }
                 submitted = drive(engine, node, replied, progress);
             }
-            else if (Engine.Role.STANDALONE != engineRole)
+            if (Engine.Role.STANDALONE != engineRole && (!driving || serveAfterDrive))
             {
-                serveUntilStopped(engine, progress);
+                serveUntilStopped(engine, progress, replied.get());
             }
             writeStatus(engine, replied.get());
             // a replica's state also changes by batches it did not submit: conservation is checked by
@@ -330,7 +335,7 @@ public final class NodeCommand implements Callable<Integer>
      * Runs until SIGTERM (or the engine fails), keeping the status file current and printing a line
      * when the role, epoch or pairing changes.
      */
-    private void serveUntilStopped(final Engine engine, final PrintStream out)
+    private void serveUntilStopped(final Engine engine, final PrintStream out, final long acknowledged)
     {
         String last = "";
         try
@@ -346,7 +351,7 @@ public final class NodeCommand implements Callable<Integer>
                     out.flush();
                     last = state;
                 }
-                writeStatus(engine, 0);
+                writeStatus(engine, acknowledged);
                 if (stopRequested.await(STATUS_INTERVAL_MS, TimeUnit.MILLISECONDS))
                 {
                     break;
@@ -375,6 +380,9 @@ public final class NodeCommand implements Callable<Integer>
         status.setProperty("stateDigest", String.format(Locale.ROOT, "%016x", engine.root()));
         status.setProperty("requestsInState", Long.toString(engine.requestsInState()));
         status.setProperty("acknowledged", Long.toString(acknowledged));
+        status.setProperty("divergencesDetected", Long.toString(engine.counters().divergencesDetected()));
+        status.setProperty("repairedByReexecution", Long.toString(engine.counters().repairedByReexecution()));
+        status.setProperty("repairedByTransfer", Long.toString(engine.counters().repairedByTransfer()));
         status.setProperty("pid", Long.toString(ProcessHandle.current().pid()));
         final Path tmp = data.resolve(STATUS + ".tmp");
         try
@@ -448,7 +456,7 @@ public final class NodeCommand implements Callable<Integer>
         long submitted = 0;
         long measuredFromNs = 0 == warmup ? startNs : 0;
         long measuredFrom = 0;
-        while (replied.get() < requests)
+        while (replied.get() < requests && stopRequested.getCount() > 0) // SIGTERM (--serve-after-drive) stops
         {
             final long nowNs = System.nanoTime();
             if (0 == measuredFromNs && replied.get() >= warmup)
@@ -510,6 +518,8 @@ public final class NodeCommand implements Callable<Integer>
             "--peer HOST:PORT");
         require(replicated || (null == listen && null == peer), "--listen/--peer apply to --role primary|backup");
         require(!"backup".equals(role) || null == drive, "--drive: a backup takes no requests (drive the primary)");
+        require(!serveAfterDrive || ("primary".equals(role) && null != drive),
+            "--serve-after-drive applies to --role primary with --drive");
         require(peerTimeoutMs >= 3 * heartbeatMs && peerTimeoutMs <= 600_000, "--peer-timeout-ms " + peerTimeoutMs +
             " must be in [3 x --heartbeat-ms, 600000]");
         require(heartbeatMs >= 1 && heartbeatMs <= 10_000, "--heartbeat-ms " + heartbeatMs + " must be in [1, 10000]");

@@ -5,17 +5,149 @@ package io.ev.engine.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import org.awaitility.core.ConditionTimeoutException;
+
+import static org.awaitility.Awaitility.await;
 
 /**
  * Helpers for tests that start the CLI in a child JVM.
  */
 final class CliTestSupport
 {
+    /** SmallBank customers of the replicated nodes the process tests start. */
+    static final int NODE_ACCOUNTS = 500;
+    /** Their largest batch. */
+    static final int NODE_BATCH = 64;
+
     private CliTestSupport()
     {
+    }
+
+    /**
+     * Starts {@code bin/ev node} (the same main class) in a child JVM as one replica of a pair over UDP on
+     * loopback ({@link #NODE_ACCOUNTS} customers, batches of {@link #NODE_BATCH}, two workers, peer timeout
+     * 2 s). Its output goes to {@code <dir>-<role>-<n>.log} beside {@code dir} unless it is a driving
+     * primary (then the caller reads {@link Process#getInputStream()}).
+     *
+     * @param properties system properties for the child ({@code -Dname=value}), e.g. crash points.
+     * @param extra      more node options.
+     */
+    static Process startNode(
+        final List<Process> processes,
+        final Path dir,
+        final List<String> properties,
+        final String role,
+        final String listen,
+        final String peer,
+        final long seed,
+        final String... extra) throws IOException
+    {
+        final List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmOptions());
+        command.add("-Xmx256m");
+        command.addAll(properties);
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(EvCli.class.getName());
+        command.addAll(List.of("node", "--role", role, "--data", dir.toString(), "--listen", listen, "--peer", peer,
+            "--accounts", Integer.toString(NODE_ACCOUNTS), "--batch", Integer.toString(NODE_BATCH), "--seed",
+            Long.toString(seed), "--workers", "2", "--peer-timeout-ms", "2000"));
+        command.addAll(List.of(extra));
+        final ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        if (!"primary".equals(role) || !command.contains("--drive"))
+        {
+            builder.redirectOutput(dir.resolveSibling(dir.getFileName() + "-" + role + "-" + processes.size() +
+                ".log").toFile());
+        }
+        final Process process = builder.start();
+        processes.add(process);
+        return process;
+    }
+
+    /**
+     * @return the node's {@code ev-node.status} (empty if there is none yet).
+     */
+    static Properties status(final Path dir)
+    {
+        final Properties status = new Properties();
+        final Path file = dir.resolve(NodeCommand.STATUS);
+        if (Files.isRegularFile(file))
+        {
+            try (InputStream in = Files.newInputStream(file))
+            {
+                status.load(in);
+            }
+            catch (final IOException ex)
+            {
+                // replaced while being read: the next poll reads the new one
+            }
+        }
+        return status;
+    }
+
+    /**
+     * Waits for {@code condition}; on time-out fails with {@code what} and the given diagnostics.
+     */
+    static void awaitOrFail(
+        final Callable<Boolean> condition, final int seconds, final String what, final Supplier<String> diagnostics)
+    {
+        try
+        {
+            await().atMost(seconds, TimeUnit.SECONDS).until(condition);
+        }
+        catch (final ConditionTimeoutException ex)
+        {
+            throw new AssertionError(what + " within " + seconds + " s; " + diagnostics.get(), ex);
+        }
+    }
+
+    /**
+     * @return the text of every {@code *.log} file in {@code dir} (the nodes' outputs), for failure messages.
+     */
+    static String logs(final Path dir)
+    {
+        try (java.util.stream.Stream<Path> logs = Files.list(dir))
+        {
+            final StringBuilder text = new StringBuilder("logs: ");
+            logs.filter(file -> file.toString().endsWith(".log")).sorted().forEach(file ->
+            {
+                try
+                {
+                    text.append(file.getFileName()).append(": ").append(Files.readString(file)).append('\n');
+                }
+                catch (final IOException ex)
+                {
+                    text.append(file).append(": ").append(ex).append('\n');
+                }
+            });
+            return text.toString();
+        }
+        catch (final IOException ex)
+        {
+            return ex.toString();
+        }
+    }
+
+    static int freeUdpPort() throws IOException
+    {
+        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
+        {
+            return socket.getLocalPort();
+        }
     }
 
     /**

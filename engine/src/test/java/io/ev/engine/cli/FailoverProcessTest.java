@@ -4,10 +4,6 @@
 package io.ev.engine.cli;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,7 +17,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -37,8 +32,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class FailoverProcessTest
 {
-    private static final int ACCOUNTS = 500;
-    private static final int BATCH = 64;
+    private static final int ACCOUNTS = CliTestSupport.NODE_ACCOUNTS;
+    private static final int BATCH = CliTestSupport.NODE_BATCH;
 
     @TempDir
     Path tmp;
@@ -123,15 +118,8 @@ class FailoverProcessTest
         final java.util.concurrent.Callable<Boolean> condition, final int seconds, final String what,
         final Process process)
     {
-        try
-        {
-            await().atMost(seconds, TimeUnit.SECONDS).until(condition);
-        }
-        catch (final org.awaitility.core.ConditionTimeoutException ex)
-        {
-            throw new AssertionError(what + " within " + seconds + " s; status a " + status(tmp.resolve("a")) +
-                ", b " + status(tmp.resolve("b")) + "; " + output(process), ex);
-        }
+        CliTestSupport.awaitOrFail(condition, seconds, what, () -> "status a " + status(tmp.resolve("a")) + ", b " +
+            status(tmp.resolve("b")) + "; " + output(process));
     }
 
     private static Process start(
@@ -143,75 +131,21 @@ class FailoverProcessTest
         final long seed,
         final String... extra) throws IOException
     {
-        final List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(CliTestSupport.jvmOptions());
-        command.add("-Xmx256m");
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(EvCli.class.getName());
-        command.addAll(List.of("node", "--role", role, "--data", dir.toString(), "--listen", listen, "--peer", peer,
-            "--accounts", Integer.toString(ACCOUNTS), "--batch", Integer.toString(BATCH), "--seed",
-            Long.toString(seed), "--workers", "2", "--peer-timeout-ms", "2000"));
-        command.addAll(List.of(extra));
-        final ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-        if (!"primary".equals(role) || 0 == extra.length)
-        {
-            builder.redirectOutput(dir.resolveSibling(dir.getFileName() + "-" + role + "-" + processes.size() +
-                ".log").toFile());
-        }
-        final Process process = builder.start();
-        processes.add(process);
-        return process;
+        return CliTestSupport.startNode(processes, dir, List.of(), role, listen, peer, seed, extra);
     }
 
     private static Properties status(final Path dir)
     {
-        final Properties status = new Properties();
-        final Path file = dir.resolve(NodeCommand.STATUS);
-        if (Files.isRegularFile(file))
-        {
-            try (InputStream in = Files.newInputStream(file))
-            {
-                status.load(in);
-            }
-            catch (final IOException ex)
-            {
-                // replaced while being read: the next poll reads the new one
-            }
-        }
-        return status;
+        return CliTestSupport.status(dir);
     }
 
     private String output(final Process process)
     {
-        try (java.util.stream.Stream<Path> logs = Files.list(tmp))
-        {
-            final StringBuilder text = new StringBuilder("pid " + process.pid() + "; logs: ");
-            logs.filter(file -> file.toString().endsWith(".log")).forEach(file ->
-            {
-                try
-                {
-                    text.append(file.getFileName()).append(": ").append(Files.readString(file)).append('\n');
-                }
-                catch (final IOException ex)
-                {
-                    text.append(file).append(": ").append(ex).append('\n');
-                }
-            });
-            return text.toString();
-        }
-        catch (final IOException ex)
-        {
-            return ex.toString();
-        }
+        return "pid " + process.pid() + "; " + CliTestSupport.logs(tmp);
     }
 
     private static int freeUdpPort() throws IOException
     {
-        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
-        {
-            return socket.getLocalPort();
-        }
+        return CliTestSupport.freeUdpPort();
     }
 }
