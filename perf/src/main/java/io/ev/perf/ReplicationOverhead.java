@@ -217,7 +217,7 @@ public final class ReplicationOverhead
         }
 
         @Override
-        void set(final String option, final String value)
+        protected void set(final String option, final String value)
         {
             switch (option)
             {
@@ -236,7 +236,7 @@ public final class ReplicationOverhead
         }
 
         @Override
-        void validate()
+        protected void validate()
         {
             require(rounds >= 1 && rounds <= 100, "--rounds " + rounds + " must be in [1, 100]");
             require(requests >= 1_000 && requests <= 1_000_000_000, "--requests " + requests +
