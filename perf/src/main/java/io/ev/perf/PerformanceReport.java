@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -199,13 +200,14 @@ public final class PerformanceReport
         final String command;
         final ZonedDateTime date;
         final List<Subject> subjects = new ArrayList<>();
+        final String loadAtStart = ReportWriter.load();
         double commonRatePerSec;
 
         Report(final Options options, final String command, final ZonedDateTime date)
         {
             this.options = options;
             this.command = command;
-            this.date = date;
+            this.date = date.truncatedTo(ChronoUnit.SECONDS);
         }
 
         /**

@@ -76,7 +76,7 @@ final class ReportWriter
             series.add(new ChartWriter.Series(subject.label, x, y, false));
         }
         ChartWriter.write(file, String.format(Locale.ROOT,
-            "Latency at %.0f requests/s offered (open loop, CO-corrected), %s", report.commonRatePerSec,
+            "Latency at %,.0f requests/s offered (open loop, CO-corrected), %s", report.commonRatePerSec,
             report.date.format(DateTimeFormatter.ISO_LOCAL_DATE)),
             "percentile", "latency, microseconds (log scale)", ReportWriter::percentileLabel, true, true, series);
     }
@@ -134,11 +134,13 @@ final class ReportWriter
     {
         final PerformanceReport.Options options = report.options;
         final StringBuilder json = new StringBuilder(4096);
-        json.append(String.format(Locale.ROOT, "{\"date\":\"%s\",\"command\":%s,\"machine\":%s,\"jdk\":%s," +
-            "\"jvmOptions\":%s,\"accounts\":%d,\"profile\":\"%s\",\"seconds\":%d,\"maxSeconds\":%d," +
+        json.append(String.format(Locale.ROOT,
+            "{\"date\":\"%s\",\"command\":%s,\"machine\":%s,\"atStart\":%s,\"jdk\":%s,\"jvmOptions\":%s," +
+            "\"accounts\":%d,\"profile\":\"%s\",\"seconds\":%d,\"maxSeconds\":%d," +
             "\"warmupSeconds\":%d,\"percent\":%.1f,\"commonRatePerSec\":%.1f,\"systems\":[",
             report.date.format(DateTimeFormatter.ISO_OFFSET_DATE_TIME), quote(report.command), quote(machine()),
-            quote(jdk()), quote(String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments())),
+            quote(report.loadAtStart), quote(jdk()),
+            quote(String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments())),
             options.accounts, options.profile, options.seconds, options.maxSeconds, options.warmupSeconds,
             options.percent, report.commonRatePerSec));
         for (int i = 0; i < report.subjects.size(); i++)
@@ -163,8 +165,8 @@ final class ReportWriter
         {
             final Target target = targets.get(i);
             json.append(0 == i ? "" : ",").append(String.format(Locale.ROOT,
-                "{\"target\":%s,\"measured\":%s,\"met\":%s}", quote(target.name), quote(target.measured),
-                null == target.met ? "null" : target.met.toString()));
+                "{\"target\":%s,\"measured\":%s,\"met\":%s}", quote(target.name()), quote(target.measured()),
+                null == target.met() ? "null" : target.met().toString()));
         }
         return json.append("]}").toString();
     }
@@ -183,12 +185,12 @@ final class ReportWriter
         final StringBuilder md = new StringBuilder(4096);
         md.append(String.format(Locale.ROOT, "### Report of %s%n%n",
             report.date.format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)));
-        md.append(String.format(Locale.ROOT, "* Machine: %s%n* JDK: %s%n* JVM options: `%s`%n* Command: `%s`%n",
-            machine(), jdk(), String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments()),
-            report.command));
+        md.append(String.format(Locale.ROOT, "* Machine: %s; at the start: %s; at the end: %s%n* JDK: %s%n" +
+            "* JVM options: `%s`%n* Command: `%s`%n", machine(), report.loadAtStart, load(), jdk(),
+            String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments()), report.command));
         md.append(String.format(Locale.ROOT, "* Workload: SmallBank, %,d customers, %s profile, the same 65,536 " +
             "requests (seed 42) for every system; each closed-loop maximum %d s after %d s warm-up; then every " +
-            "system open-loop at %.0f requests/s (%.0f%% of the replicated engine's maximum) for %d s after %d s " +
+            "system open-loop at %,.0f requests/s (%.0f%% of the replicated engine's maximum) for %d s after %d s " +
             "warm-up. Latency: CO-corrected, scheduled time to reply (raw: to the batch's commit). CPU: process " +
             "CPU time over the measured interval per request; allocation: heap bytes allocated by all threads over " +
             "the measured interval per request.%n%n", options.accounts, options.profile, options.maxSeconds,
@@ -217,7 +219,7 @@ final class ReportWriter
                 rate, ratio(rate, raw), ratio(rate, engine), ratio(rate, replicated), ratio(rate, cluster),
                 subject.max.closedLoop().cpuNsPerRequest() / 1e3, subject.max.closedLoop().allocatedBytesPerRequest()));
         }
-        md.append(String.format(Locale.ROOT, "%n#### Latency at %.0f requests/s offered (open loop, CO-corrected)%n%n",
+        md.append(String.format(Locale.ROOT, "%n#### Latency at %,.0f requests/s offered (open loop, CO-corrected)%n%n",
             report.commonRatePerSec));
         md.append("| system | achieved/s | p50 us | p90 us | p99 us | p99.9 us | max us | p99 vs replicated | " +
             "CPU us/request | allocated B/request |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -230,7 +232,7 @@ final class ReportWriter
             final Histogram latency = subject.latency.latency();
             final Histogram replicatedLatency = null == replicated ? null : replicated.latency.latency();
             md.append(String.format(Locale.ROOT,
-                "| %s | %,.0f | %.1f | %.1f | %.1f | %.1f | %.1f | %s | %.2f | %.1f |%n", subject.label,
+                "| %s | %,.0f | %,.1f | %,.1f | %,.1f | %,.1f | %,.1f | %s | %.2f | %.1f |%n", subject.label,
                 subject.latency.achievedPerSec(), latency.getValueAtPercentile(50) / 1e3,
                 latency.getValueAtPercentile(90) / 1e3, latency.getValueAtPercentile(99) / 1e3,
                 latency.getValueAtPercentile(99.9) / 1e3, latency.getMaxValue() / 1e3,
@@ -242,8 +244,8 @@ final class ReportWriter
         md.append("\n#### Targets\n\n| target | measured | met |\n|---|---|---|\n");
         for (final Target target : Target.evaluate(report))
         {
-            md.append(String.format(Locale.ROOT, "| %s | %s | %s |%n", target.name, target.measured,
-                null == target.met ? "n/a" : target.met ? "yes" : "**no**"));
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s |%n", target.name(), target.measured(),
+                null == target.met() ? "n/a" : target.met() ? "yes" : "**no**"));
         }
         return md.toString();
     }
@@ -277,9 +279,28 @@ final class ReportWriter
         final java.lang.management.OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
         final long memoryBytes = os instanceof com.sun.management.OperatingSystemMXBean ?
             ((com.sun.management.OperatingSystemMXBean)os).getTotalMemorySize() : -1;
-        return String.format(Locale.ROOT, "%s, %d CPUs, %.1f GiB, %s %s %s, load average %.2f", model,
+        return String.format(Locale.ROOT, "%s, %d CPUs, %.1f GiB, %s %s %s", model,
             Runtime.getRuntime().availableProcessors(), memoryBytes / (double)(1L << 30), os.getName(),
-            os.getVersion(), os.getArch(), os.getSystemLoadAverage());
+            os.getVersion(), os.getArch());
+    }
+
+    /**
+     * @return how busy the machine is and how this process runs: the load average, this process's nice value.
+     */
+    static String load()
+    {
+        String nice = "unknown";
+        try
+        {
+            final String stat = Files.readString(Path.of("/proc/self/stat"), StandardCharsets.UTF_8);
+            nice = stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]; // field 19 of proc(5)
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            nice = "unknown (" + ex.getMessage() + ")";
+        }
+        return String.format(Locale.ROOT, "load average %.2f, this JVM at nice %s",
+            ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(), nice);
     }
 
     static String jdk()
@@ -294,21 +315,14 @@ final class ReportWriter
     }
 
     /**
-     * One of the issue's targets, evaluated on one report; {@code met} null where a system it needs did not run.
+     * One of the issue's targets, evaluated on one report.
+     *
+     * @param name     the target.
+     * @param measured what this report measured.
+     * @param met      whether it is met; null where a system it needs did not run.
      */
-    static final class Target
+    record Target(String name, String measured, Boolean met)
     {
-        final String name;
-        final String measured;
-        final Boolean met;
-
-        Target(final String name, final String measured, final Boolean met)
-        {
-            this.name = name;
-            this.measured = measured;
-            this.met = met;
-        }
-
         static List<Target> evaluate(final PerformanceReport.Report report)
         {
             final PerformanceReport.Subject raw = report.subject(PerformanceReport.Subject.RAW);
@@ -335,8 +349,8 @@ final class ReportWriter
                 final long replicatedP99 = replicated.latency.latency().getValueAtPercentile(99);
                 final long clusterP99 = cluster.latency.latency().getValueAtPercentile(99);
                 targets.add(new Target(String.format(Locale.ROOT,
-                    "replicated p99 < Aeron Cluster p99 at %.0f requests/s", report.commonRatePerSec),
-                    String.format(Locale.ROOT, "%.1f us vs %.1f us (%.2f x)", replicatedP99 / 1e3, clusterP99 / 1e3,
+                    "replicated p99 < Aeron Cluster p99 at %,.0f requests/s", report.commonRatePerSec),
+                    String.format(Locale.ROOT, "%,.1f us vs %,.1f us (%.2f x)", replicatedP99 / 1e3, clusterP99 / 1e3,
                         (double)replicatedP99 / clusterP99), replicatedP99 < clusterP99));
             }
             for (final PerformanceReport.Subject subject : new PerformanceReport.Subject[] {engine, replicated})
