@@ -170,7 +170,7 @@ public final class LoadGenerator
         final long t0 = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1);
         listener.start(t0, periodNs, firstMeasured);
         final long sequenceBase = driver.requests().count() / 2; // not the probe's position: another part
-        final Histogram interval = new Histogram(3);
+        final Histogram interval = LoadOptions.latencyHistogram();
         final Recorder status = listener.status;
         long nextStatusNs = t0 + TimeUnit.SECONDS.toNanos(1);
         long lastStatusNs = t0;
@@ -251,8 +251,8 @@ public final class LoadGenerator
      */
     static final class OpenLoopListener
     {
-        final Recorder measured = new Recorder(3);
-        final Recorder status = new Recorder(3);
+        final Recorder measured = new Recorder(LoadOptions.LATENCY_NS_MAX, 3);
+        final Recorder status = new Recorder(LoadOptions.LATENCY_NS_MAX, 3);
         final AtomicLong replied = new AtomicLong();
         final AtomicLong measuredReplied = new AtomicLong();
         volatile long lastReplyNs;
@@ -280,7 +280,7 @@ public final class LoadGenerator
             final int length)
         {
             final long nowNs = System.nanoTime();
-            final long latencyNs = Math.max(1, nowNs - (t0 + (long)(requestId * periodNs)));
+            final long latencyNs = LoadOptions.latencyNs(nowNs, t0 + (long)(requestId * periodNs));
             status.recordValue(latencyNs);
             if (requestId >= firstMeasured)
             {

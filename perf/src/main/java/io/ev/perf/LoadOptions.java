@@ -3,6 +3,8 @@
  */
 package io.ev.perf;
 
+import org.HdrHistogram.Histogram;
+
 /**
  * The options every SmallBank load generator takes ({@code bin/ev load} on the engine, {@code bin/ev cluster} on
  * Aeron Cluster), so that both offer the same load the same way: {@code --rate R|max|P%}, {@code --seconds},
@@ -44,6 +46,12 @@ public abstract class LoadOptions extends ToolOptions
     public int accounts = 100_000;
     /** WORKLOADS.md profile: uniform or contended. */
     public String profile = "uniform";
+
+    /**
+     * The largest latency the load generators' histograms hold, 1 minute; a longer one is recorded as 1 minute.
+     * Fixed, so that the histograms never resize (allocate) during a run.
+     */
+    public static final long LATENCY_NS_MAX = 60_000_000_000L;
 
     private final int maxAccounts;
 
@@ -153,6 +161,24 @@ public abstract class LoadOptions extends ToolOptions
     public final int closedLoopSeconds()
     {
         return RATE_MAX == mode ? seconds : probeSeconds;
+    }
+
+    /**
+     * @return a histogram of latencies in nanoseconds, 3 significant digits, up to {@link #LATENCY_NS_MAX}.
+     */
+    public static Histogram latencyHistogram()
+    {
+        return new Histogram(LATENCY_NS_MAX, 3);
+    }
+
+    /**
+     * @param nowNs       when the reply arrived.
+     * @param scheduledNs when the request was scheduled.
+     * @return the latency to record: at least 1 ns, at most {@link #LATENCY_NS_MAX}.
+     */
+    public static long latencyNs(final long nowNs, final long scheduledNs)
+    {
+        return Math.min(LATENCY_NS_MAX, Math.max(1, nowNs - scheduledNs));
     }
 
     /**

@@ -86,8 +86,8 @@ final class RawLoad
         final double periodNs = 1e9 / options.ratePerSec;
         final long firstMeasured = (long)Math.ceil(options.warmupSeconds * options.ratePerSec);
         final long end = (long)Math.ceil((options.warmupSeconds + options.seconds) * options.ratePerSec);
-        final Histogram measured = new Histogram(3);
-        final Histogram interval = new Histogram(3);
+        final Histogram measured = LoadOptions.latencyHistogram();
+        final Histogram interval = LoadOptions.latencyHistogram();
         final ResourceMeter meter = new ResourceMeter();
         final long t0 = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1);
         long nextStatusNs = t0 + TimeUnit.SECONDS.toNanos(1);
@@ -110,7 +110,7 @@ final class RawLoad
                 lastCommitNs = System.nanoTime();
                 for (long request = i; request < i + count; request++)
                 {
-                    final long latencyNs = Math.max(1, lastCommitNs - (t0 + (long)(request * periodNs)));
+                    final long latencyNs = LoadOptions.latencyNs(lastCommitNs, t0 + (long)(request * periodNs));
                     interval.recordValue(latencyNs);
                     if (request >= firstMeasured)
                     {

@@ -333,8 +333,8 @@ public final class ClusterBaseline
      */
     static final class Load
     {
-        final Histogram measured = new Histogram(3);
-        final Histogram interval = new Histogram(3);
+        final Histogram measured = LoadOptions.latencyHistogram();
+        final Histogram interval = LoadOptions.latencyHistogram();
         final SmallBankOracle oracle;
         final IdleStrategy idle;
         long sent;
@@ -382,7 +382,7 @@ public final class ClusterBaseline
             if (requestId >= openLoopBase)
             {
                 final long i = requestId - openLoopBase;
-                final long latencyNs = Math.max(1, nowNs - (t0 + (long)(i * periodNs)));
+                final long latencyNs = LoadOptions.latencyNs(nowNs, t0 + (long)(i * periodNs));
                 interval.recordValue(latencyNs);
                 if (i >= firstMeasured)
                 {
