@@ -11,6 +11,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
@@ -86,12 +87,22 @@ public final class PerformanceReport
         final Report report = new Report(options, command, ZonedDateTime.now());
         Files.createDirectories(options.out);
         final List<Subject> subjects = subjects(options, progress);
-        final int steps = subjects.size() + (int)subjects.stream().filter(s -> s.atCommonRate).count();
+        final int steps =
+            options.rounds * subjects.size() + (int)subjects.stream().filter(s -> s.atCommonRate).count();
         int step = 0;
+        for (int round = 0; round < options.rounds; round++)
+        {
+            for (int i = 0; i < subjects.size(); i++)
+            {
+                final Subject subject = subjects.get(round % 2 == 0 ? i : subjects.size() - 1 - i);
+                progress.printf(Locale.ROOT, "%n[%d/%d] %s: closed-loop maximum, round %d of %d%n", ++step, steps,
+                    subject.label, round + 1, options.rounds);
+                subject.maxRounds.add(subject.load.apply("max"));
+            }
+        }
         for (final Subject subject : subjects)
         {
-            progress.printf(Locale.ROOT, "%n[%d/%d] %s: closed-loop maximum%n", ++step, steps, subject.label);
-            subject.max = subject.load.apply("max");
+            subject.max = subject.medianRound();
             report.subjects.add(subject);
         }
         report.commonRatePerSec = Math.max(1, Math.floor(
@@ -168,6 +179,7 @@ public final class PerformanceReport
         final int workers;
         final boolean atCommonRate;
         final Function<String, Measurement> load;
+        final List<Measurement> maxRounds = new ArrayList<>();
         Measurement max;
         Measurement latency;
 
@@ -183,6 +195,32 @@ public final class PerformanceReport
             this.workers = workers;
             this.atCommonRate = atCommonRate;
             this.load = load;
+        }
+
+        /**
+         * @return the round with the median closed-loop rate (the lower middle one of an even count).
+         */
+        Measurement medianRound()
+        {
+            final List<Measurement> sorted = new ArrayList<>(maxRounds);
+            sorted.sort((a, b) -> Double.compare(a.maxRatePerSec(), b.maxRatePerSec()));
+            return sorted.get((sorted.size() - 1) / 2);
+        }
+
+        /**
+         * @param base another subject, measured in the same rounds.
+         * @return the median over rounds of this subject's closed-loop rate over {@code base}'s in the same round.
+         */
+        double medianRatio(final Subject base)
+        {
+            final double[] ratios = new double[maxRounds.size()];
+            for (int i = 0; i < ratios.length; i++)
+            {
+                ratios[i] = maxRounds.get(i).maxRatePerSec() / base.maxRounds.get(i).maxRatePerSec();
+            }
+            Arrays.sort(ratios);
+            final int n = ratios.length;
+            return n % 2 == 1 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
         }
 
         boolean isEngineSweep()
@@ -236,6 +274,7 @@ public final class PerformanceReport
         Path out;
         int seconds = 10;
         int maxSeconds = 5;
+        int rounds = 3;
         int warmupSeconds = 2;
         int accounts = 100_000;
         String profile = "uniform";
@@ -246,8 +285,9 @@ public final class PerformanceReport
 
         static String usage()
         {
-            return "usage: bin/ev report [--quick] [--out DIR] [--seconds S] [--max-seconds S] [--warmup-seconds W]\n" +
-                "                     [--accounts N] [--profile uniform|contended] [--max-workers N] [--percent P]\n" +
+            return "usage: bin/ev report [--quick] [--out DIR] [--seconds S] [--max-seconds S] [--rounds R]\n" +
+                "                     [--warmup-seconds W] [--accounts N] [--profile uniform|contended]\n" +
+                "                     [--max-workers N] [--percent P]\n" +
                 "                     [--cluster yes|no] [--json]\n" +
                 "  raw sequential, the engine with 1..N workers, the engine replicated (primary + backup, UDP)\n" +
                 "  and Aeron Cluster (3 members, UDP) under the same SmallBank load in this JVM: closed-loop\n" +
@@ -256,12 +296,14 @@ public final class PerformanceReport
                 "                     report.md, latency-*.hgrm, latency-percentiles.png, throughput-vs-workers.png\n" +
                 "  --seconds S        measured seconds at the common rate (default 10)\n" +
                 "  --max-seconds S    measured seconds of each closed-loop maximum (default 5)\n" +
+                "  --rounds R         closed-loop maxima: R rounds over all systems, alternating order; the\n" +
+                "                     median of each, ratios as the median of per-round ratios (default 3)\n" +
                 "  --warmup-seconds W before each measurement (default 2)\n" +
                 "  --accounts N       SmallBank customers (default 100000); --profile (default uniform)\n" +
                 "  --max-workers N    the engine with 1..N workers (default: the cores, at most 16)\n" +
                 "  --percent P        the common rate, % of the replicated engine's maximum (default 50)\n" +
                 "  --cluster no       leave the Aeron Cluster baseline out (default yes)\n" +
-                "  --quick            a smoke test of seconds: 1,000 accounts, 1 s runs, no warm-up, <= 2 workers\n" +
+                "  --quick            a smoke test: 1,000 accounts, 1 s runs, 1 round, no warm-up, <= 2 workers\n" +
                 "                     (options after it override it)\n" +
                 "  --json             summary as one JSON object on stdout (status lines go to stderr)";
         }
@@ -280,6 +322,7 @@ public final class PerformanceReport
                     options.quick = true;
                     options.seconds = 1;
                     options.maxSeconds = 1;
+                    options.rounds = 1;
                     options.warmupSeconds = 0;
                     options.accounts = 1_000;
                     options.maxWorkers = Math.min(2, options.maxWorkers);
@@ -311,6 +354,9 @@ public final class PerformanceReport
                     break;
                 case "--max-seconds":
                     maxSeconds = parseInt(option, value);
+                    break;
+                case "--rounds":
+                    rounds = parseInt(option, value);
                     break;
                 case "--warmup-seconds":
                     warmupSeconds = parseInt(option, value);
@@ -353,6 +399,7 @@ public final class PerformanceReport
         {
             require(seconds >= 1 && seconds <= 3600, "--seconds " + seconds + " must be in [1, 3600]");
             require(maxSeconds >= 1 && maxSeconds <= 3600, "--max-seconds " + maxSeconds + " must be in [1, 3600]");
+            require(rounds >= 1 && rounds <= 99, "--rounds " + rounds + " must be in [1, 99]");
             require(warmupSeconds >= 0 && warmupSeconds <= 600,
                 "--warmup-seconds " + warmupSeconds + " must be in [0, 600]");
             require(accounts >= 2 && accounts <= 10_000_000, "--accounts " + accounts + " must be in [2, 10^7]");

@@ -13,6 +13,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Collectors;
 
 import org.HdrHistogram.Histogram;
 
@@ -147,9 +148,10 @@ final class ReportWriter
         {
             final PerformanceReport.Subject subject = report.subjects.get(i);
             json.append(0 == i ? "" : ",").append(String.format(Locale.ROOT,
-                "{\"system\":\"%s\",\"label\":%s,\"workers\":%d,\"maxRatePerSec\":%.1f,\"closedLoop\":{%s}",
-                subject.key, quote(subject.label), subject.workers, subject.max.maxRatePerSec(),
-                subject.max.closedLoop().jsonFields()));
+                "{\"system\":\"%s\",\"label\":%s,\"workers\":%d,\"maxRatePerSec\":%.1f,\"maxRatesPerSec\":%s," +
+                "\"closedLoop\":{%s}", subject.key, quote(subject.label), subject.workers, subject.max.maxRatePerSec(),
+                subject.maxRounds.stream().map(m -> String.format(Locale.ROOT, "%.1f", m.maxRatePerSec()))
+                    .collect(Collectors.joining(",", "[", "]")), subject.max.closedLoop().jsonFields()));
             if (null != subject.latency)
             {
                 json.append(String.format(Locale.ROOT,
@@ -189,12 +191,13 @@ final class ReportWriter
             "* JVM options: `%s`%n* Command: `%s`%n", machine(), report.loadAtStart, load(), jdk(),
             String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments()), report.command));
         md.append(String.format(Locale.ROOT, "* Workload: SmallBank, %,d customers, %s profile, the same 65,536 " +
-            "requests (seed 42) for every system; each closed-loop maximum %d s after %d s warm-up; then every " +
+            "requests (seed 42) for every system; each closed-loop maximum %d s after %d s warm-up, %d rounds over " +
+            "all systems in alternating order; then every " +
             "system open-loop at %,.0f requests/s (%.0f%% of the replicated engine's maximum) for %d s after %d s " +
             "warm-up. Latency: CO-corrected, scheduled time to reply (raw: to the batch's commit). CPU: process " +
             "CPU time over the measured interval per request; allocation: heap bytes allocated by all threads over " +
             "the measured interval per request.%n%n", options.accounts, options.profile, options.maxSeconds,
-            options.warmupSeconds, report.commonRatePerSec, options.percent, options.seconds,
+            options.warmupSeconds, options.rounds, report.commonRatePerSec, options.percent, options.seconds,
             options.warmupSeconds));
         md.append(tables(report));
         md.append(String.format(Locale.ROOT, "%n![latency percentiles](%s)%n%n![throughput vs workers](%s)%n",
@@ -209,14 +212,17 @@ final class ReportWriter
         final PerformanceReport.Subject engine = report.subject(PerformanceReport.Subject.ENGINE);
         final PerformanceReport.Subject replicated = report.subject(PerformanceReport.Subject.REPLICATED);
         final PerformanceReport.Subject cluster = report.subject(PerformanceReport.Subject.CLUSTER);
-        md.append("#### Throughput (closed loop)\n\n| system | requests/s | vs raw | vs engine 1 worker | " +
-            "vs replicated | vs Aeron Cluster | CPU us/request | allocated B/request |\n" +
-            "|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.append(String.format(Locale.ROOT, "#### Throughput (closed loop, median of %d rounds; ratios: median of " +
+            "the per-round ratios)%n%n| system | requests/s | rounds | vs raw | vs engine 1 worker | vs replicated | " +
+            "vs Aeron Cluster | CPU us/request | allocated B/request |%n" +
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|%n", report.options.rounds));
         for (final PerformanceReport.Subject subject : report.subjects)
         {
             final double rate = subject.max.maxRatePerSec();
-            md.append(String.format(Locale.ROOT, "| %s | %,.0f | %s | %s | %s | %s | %.2f | %.1f |%n", subject.label,
-                rate, ratio(rate, raw), ratio(rate, engine), ratio(rate, replicated), ratio(rate, cluster),
+            md.append(String.format(Locale.ROOT, "| %s | %,.0f | %s | %s | %s | %s | %s | %.2f | %.1f |%n",
+                subject.label, rate, subject.maxRounds.stream().map(m -> ChartWriter.number(m.maxRatePerSec()))
+                    .collect(Collectors.joining(" ")), ratio(subject, raw), ratio(subject, engine),
+                ratio(subject, replicated), ratio(subject, cluster),
                 subject.max.closedLoop().cpuNsPerRequest() / 1e3, subject.max.closedLoop().allocatedBytesPerRequest()));
         }
         md.append(String.format(Locale.ROOT, "%n#### Latency at %,.0f requests/s offered (open loop, CO-corrected)%n%n",
@@ -250,9 +256,9 @@ final class ReportWriter
         return md.toString();
     }
 
-    private static String ratio(final double rate, final PerformanceReport.Subject base)
+    private static String ratio(final PerformanceReport.Subject subject, final PerformanceReport.Subject base)
     {
-        return null == base ? "-" : String.format(Locale.ROOT, "%.2f", rate / base.max.maxRatePerSec());
+        return null == base ? "-" : String.format(Locale.ROOT, "%.2f", subject.medianRatio(base));
     }
 
     /**
@@ -330,11 +336,11 @@ final class ReportWriter
             final PerformanceReport.Subject replicated = report.subject(PerformanceReport.Subject.REPLICATED);
             final PerformanceReport.Subject cluster = report.subject(PerformanceReport.Subject.CLUSTER);
             final List<Target> targets = new ArrayList<>();
-            final double engineRatio = engine.max.maxRatePerSec() / raw.max.maxRatePerSec();
+            final double engineRatio = engine.medianRatio(raw);
             targets.add(new Target(String.format(Locale.ROOT, "engine, 1 worker >= %.2f x raw sequential",
                 PerformanceReport.ENGINE_TARGET), String.format(Locale.ROOT, "%.3f", engineRatio),
                 engineRatio >= PerformanceReport.ENGINE_TARGET));
-            final double replicatedRatio = replicated.max.maxRatePerSec() / engine.max.maxRatePerSec();
+            final double replicatedRatio = replicated.medianRatio(engine);
             targets.add(new Target(String.format(Locale.ROOT, "replicated >= %.2f x standalone (1 worker; " +
                 "in one process, NOT one core per replica: see bin/ev overhead)", PerformanceReport.REPLICATED_TARGET),
                 String.format(Locale.ROOT, "%.3f", replicatedRatio),
