@@ -11,7 +11,6 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
@@ -218,9 +217,7 @@ public final class PerformanceReport
             {
                 ratios[i] = maxRounds.get(i).maxRatePerSec() / base.maxRounds.get(i).maxRatePerSec();
             }
-            Arrays.sort(ratios);
-            final int n = ratios.length;
-            return n % 2 == 1 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
+            return ReplicationOverhead.median(ratios);
         }
 
         boolean isEngineSweep()

@@ -169,7 +169,11 @@ public final class ReplicationOverhead
         return builder.start();
     }
 
-    private static double median(final double[] values)
+    /**
+     * @param values at least one.
+     * @return their median (the mean of the middle two for an even count); {@code values} is not changed.
+     */
+    static double median(final double[] values)
     {
         final double[] sorted = values.clone();
         Arrays.sort(sorted);
