@@ -335,6 +335,8 @@ public final class PerformanceReport
                 options.out = Path.of("ev-report-" +
                     ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
             }
+            require(!Files.exists(options.out) || Files.isDirectory(options.out),
+                "--out " + options.out + " exists and is not a directory");
             return options;
         }
 

@@ -64,6 +64,8 @@ class PerformanceReportTest
         assertTrue(quick.out.toString().startsWith("ev-report-"));
         assertEquals("--max-workers 17 must be in [1, 16]", assertThrows(IllegalArgumentException.class,
             () -> PerformanceReport.Options.parse(new String[] {"--max-workers", "17"})).getMessage());
+        assertEquals("--out pom.xml exists and is not a directory", assertThrows(IllegalArgumentException.class,
+            () -> PerformanceReport.Options.parse(new String[] {"--out", "pom.xml"})).getMessage());
         assertEquals("--cluster maybe must be yes or no", assertThrows(IllegalArgumentException.class,
             () -> PerformanceReport.Options.parse(new String[] {"--cluster", "maybe"})).getMessage());
     }
