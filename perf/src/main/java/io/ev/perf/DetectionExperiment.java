@@ -753,7 +753,7 @@ public final class DetectionExperiment
         }
 
         @Override
-        void set(final String option, final String value)
+        protected void set(final String option, final String value)
         {
             switch (option)
             {
@@ -790,7 +790,7 @@ public final class DetectionExperiment
         }
 
         @Override
-        void validate()
+        protected void validate()
         {
             require(requests >= 1 && requests <= 1_000_000_000L, "--requests " + requests + " must be in [1, 10^9]");
             require(warmup >= 0 && warmup <= 1_000_000_000L, "--warmup " + warmup + " must be in [0, 10^9]");

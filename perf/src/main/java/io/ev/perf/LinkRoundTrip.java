@@ -472,7 +472,7 @@ public final class LinkRoundTrip
         }
 
         @Override
-        void set(final String option, final String value)
+        protected void set(final String option, final String value)
         {
             switch (option)
             {
@@ -500,7 +500,7 @@ public final class LinkRoundTrip
         }
 
         @Override
-        void validate()
+        protected void validate()
         {
             require("udp".equals(transport) || "ipc".equals(transport) || "both".equals(transport),
                 "--transport " + transport + " must be udp, ipc or both");

@@ -91,8 +91,7 @@ public final class LoadGenerator
             final Result result = new Result();
             if (Options.RATE_MAX == options.mode || Options.RATE_PERCENT == options.mode)
             {
-                final int seconds = Options.RATE_MAX == options.mode ? options.seconds : options.probeSeconds;
-                result.maxRatePerSec = closedLoop(driver, options.warmupSeconds, seconds, progress);
+                closedLoop(driver, options.warmupSeconds, options.closedLoopSeconds(), result, progress);
             }
             if (Options.RATE_MAX == options.mode)
             {
@@ -102,8 +101,7 @@ public final class LoadGenerator
             }
             else
             {
-                result.offeredRatePerSec = Options.RATE_PERCENT == options.mode ?
-                    result.maxRatePerSec * options.ratePercent / 100.0 : options.ratePerSec;
+                result.offeredRatePerSec = options.offeredRatePerSec(result.maxRatePerSec);
                 progress.printf(Locale.ROOT, "open loop at %.0f requests/s for %d s (+%d s warm-up)%n",
                     result.offeredRatePerSec, options.seconds, options.warmupSeconds);
                 openLoop(driver, listener, result, options, progress);
@@ -117,18 +115,20 @@ public final class LoadGenerator
     }
 
     /**
-     * Closed loop for warm-up + {@code seconds}, in steps of {@link #CLOSED_LOOP_STEP} requests.
-     *
-     * @return requests/s over the measured seconds.
+     * Closed loop for warm-up + {@code seconds}, in steps of {@link #CLOSED_LOOP_STEP} requests; sets the
+     * result's requests/s and CPU and allocation per request over the measured seconds.
      */
-    private static double closedLoop(
-        final EngineDriver driver, final int warmupSeconds, final int seconds, final PrintStream progress)
+    private static void closedLoop(
+        final EngineDriver driver, final int warmupSeconds, final int seconds, final Result result,
+        final PrintStream progress)
     {
         final long warmupEndNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmupSeconds);
         while (System.nanoTime() - warmupEndNs < 0)
         {
             driver.run(CLOSED_LOOP_STEP);
         }
+        final ResourceMeter meter = new ResourceMeter();
+        meter.start();
         final long startNs = System.nanoTime();
         final long endNs = startNs + TimeUnit.SECONDS.toNanos(seconds);
         final long startReplied = driver.replied();
@@ -150,10 +150,11 @@ public final class LoadGenerator
                 nextStatusNs = nowNs + TimeUnit.SECONDS.toNanos(1);
             }
         }
-        final double rate = (driver.replied() - startReplied) * 1e9 / (nowNs - startNs);
-        progress.printf(Locale.ROOT, "closed-loop maximum: %.0f requests/s over %.1f s%n",
-            rate, (nowNs - startNs) / 1e9);
-        return rate;
+        final long measured = driver.replied() - startReplied;
+        result.closedLoopUsage = meter.stop(measured);
+        result.maxRatePerSec = measured * 1e9 / (nowNs - startNs);
+        progress.printf(Locale.ROOT, "closed-loop maximum: %.0f requests/s over %.1f s, %s%n",
+            result.maxRatePerSec, (nowNs - startNs) / 1e9, result.closedLoopUsage);
     }
 
     private static void openLoop(
@@ -169,7 +170,7 @@ public final class LoadGenerator
         final long t0 = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1);
         listener.start(t0, periodNs, firstMeasured);
         final long sequenceBase = driver.requests().count() / 2; // not the probe's position: another part
-        final Histogram interval = new Histogram(3);
+        final Histogram interval = LoadOptions.latencyHistogram();
         final Recorder status = listener.status;
         long nextStatusNs = t0 + TimeUnit.SECONDS.toNanos(1);
         long lastStatusNs = t0;
@@ -178,12 +179,17 @@ public final class LoadGenerator
         long lateSubmits = 0;
         long rejected = 0;
         long i = 0;
+        final ResourceMeter meter = new ResourceMeter();
         while (i < end)
         {
             final long scheduledNs = t0 + (long)(i * periodNs);
             final long nowNs = System.nanoTime();
             if (nowNs - scheduledNs >= 0)
             {
+                if (i == firstMeasured)
+                {
+                    meter.start();
+                }
                 final int submitResult = driver.trySubmit(OPEN_LOOP_CLIENT_ID, i, sequenceBase + i);
                 if (Engine.SUBMITTED != submitResult)
                 {
@@ -223,6 +229,7 @@ public final class LoadGenerator
         }
         result.submitted = end - firstMeasured;
         result.completed = listener.measuredReplied.get();
+        result.openLoopUsage = meter.stop(result.completed);
         result.lateSubmits = lateSubmits;
         result.rejected = rejected;
         result.latency = listener.measured.getIntervalHistogram();
@@ -244,8 +251,8 @@ public final class LoadGenerator
      */
     static final class OpenLoopListener
     {
-        final Recorder measured = new Recorder(3);
-        final Recorder status = new Recorder(3);
+        final Recorder measured = new Recorder(LoadOptions.LATENCY_NS_MAX, 3);
+        final Recorder status = new Recorder(LoadOptions.LATENCY_NS_MAX, 3);
         final AtomicLong replied = new AtomicLong();
         final AtomicLong measuredReplied = new AtomicLong();
         volatile long lastReplyNs;
@@ -273,7 +280,7 @@ public final class LoadGenerator
             final int length)
         {
             final long nowNs = System.nanoTime();
-            final long latencyNs = Math.max(1, nowNs - (t0 + (long)(requestId * periodNs)));
+            final long latencyNs = LoadOptions.latencyNs(nowNs, t0 + (long)(requestId * periodNs));
             status.recordValue(latencyNs);
             if (requestId >= firstMeasured)
             {
@@ -301,13 +308,21 @@ public final class LoadGenerator
         double phasesPerBatch;
         long aborted;
         Histogram latency;
+        ResourceMeter.Usage closedLoopUsage = ResourceMeter.Usage.NONE;
+        ResourceMeter.Usage openLoopUsage = ResourceMeter.Usage.NONE;
+
+        Measurement measurement()
+        {
+            return new Measurement(maxRatePerSec, closedLoopUsage, null == latency ? Double.NaN : offeredRatePerSec,
+                achievedPerSec, latency, openLoopUsage);
+        }
 
         void print(final PrintStream out)
         {
             out.printf(Locale.ROOT, "%n== summary ==%n");
             if (!Double.isNaN(maxRatePerSec))
             {
-                out.printf(Locale.ROOT, "closed-loop max   %.0f requests/s%n", maxRatePerSec);
+                out.printf(Locale.ROOT, "closed-loop max   %.0f requests/s, %s%n", maxRatePerSec, closedLoopUsage);
             }
             if (null == latency)
             {
@@ -323,6 +338,7 @@ public final class LoadGenerator
                 rejected);
             out.printf(Locale.ROOT, "latency (CO-corrected, scheduled to reply) %s%n",
                 ToolOptions.percentilesUs(latency));
+            out.printf(Locale.ROOT, "cost              %s (measured open loop)%n", openLoopUsage);
             out.printf(Locale.ROOT, "batches           %d, %.2f phases per batch, %d aborted by the application%n",
                 batches, phasesPerBatch, aborted);
         }
@@ -342,13 +358,11 @@ public final class LoadGenerator
                 Double.isNaN(maxRatePerSec) ? "null" : String.format(Locale.ROOT, "%.1f", maxRatePerSec),
                 offeredRatePerSec, achievedPerSec, submitted, completed, lateSubmits, rejected, batches, phasesPerBatch,
                 aborted));
+            json.append(",\"closedLoop\":{").append(closedLoopUsage.jsonFields()).append("},\"openLoop\":{")
+                .append(openLoopUsage.jsonFields()).append('}');
             if (null != latency)
             {
-                json.append(String.format(Locale.ROOT,
-                    ",\"latencyNs\":{\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d,\"max\":%d,\"count\":%d}",
-                    latency.getValueAtPercentile(50), latency.getValueAtPercentile(90),
-                    latency.getValueAtPercentile(99), latency.getValueAtPercentile(99.9), latency.getMaxValue(),
-                    latency.getTotalCount()));
+                json.append(",\"latencyNs\":").append(ToolOptions.latencyJson(latency));
             }
             return json.append('}').toString();
         }
@@ -357,26 +371,18 @@ public final class LoadGenerator
     /**
      * Command-line options; each error names the option and its allowed values.
      */
-    static final class Options extends ToolOptions
+    static final class Options extends LoadOptions
     {
-        static final int RATE_FIXED = 0;
-        static final int RATE_MAX = 1;
-        static final int RATE_PERCENT = 2;
-
-        int mode = RATE_PERCENT;
-        String rateText = "50%";
-        double ratePerSec;
-        double ratePercent = 50;
-        int seconds = 10;
-        int warmupSeconds = 2;
-        int probeSeconds = 5;
         int workers = 1;
-        int accounts = 100_000;
         int maxBatchRequests = Engine.Context.MAX_BATCH_REQUESTS_DEFAULT;
-        String profile = "uniform";
         String idle = "backoff";
         int replicas = 1;
         String transport = "udp";
+
+        Options()
+        {
+            super(50_000_000);
+        }
 
         static String usage()
         {
@@ -384,12 +390,8 @@ public final class LoadGenerator
                 "                   [--workers N] [--accounts N] [--batch N] [--profile uniform|contended]\n" +
                 "                   [--idle backoff|yield|busy-spin] [--replicas 1|2] [--transport udp|ipc]\n" +
                 "                   [--json]\n" +
-                "  --rate R        offer R requests/s open-loop (CO-corrected latency); max: closed-loop\n" +
-                "                  maximum throughput; P%: probe the maximum, then offer P% of it (default 50%)\n" +
-                "  --seconds S     measured seconds (default 10); --warmup-seconds W before them (default 2)\n" +
-                "  --probe-seconds closed-loop probe length for P% (default 5)\n" +
+                USAGE_LINES +
                 "  --workers N     engine workers (default 1); --batch N max requests per batch (default 1024)\n" +
-                "  --accounts N    SmallBank customers (default 100000); --profile (default uniform)\n" +
                 "  --idle I        engine idle strategy: backoff (the engine default: spin, yield, park up to\n" +
                 "                  100 us), yield or busy-spin (default backoff)\n" +
                 "  --replicas 2    a primary + backup pair in this process (Execute-Verify; latency = until the\n" +
@@ -404,93 +406,37 @@ public final class LoadGenerator
         }
 
         @Override
-        void set(final String option, final String value)
+        protected boolean setOwn(final String option, final String value)
         {
             switch (option)
             {
-                case "--rate":
-                    rate(value);
-                    break;
-                case "--seconds":
-                    seconds = parseInt(option, value);
-                    break;
-                case "--warmup-seconds":
-                    warmupSeconds = parseInt(option, value);
-                    break;
-                case "--probe-seconds":
-                    probeSeconds = parseInt(option, value);
-                    break;
                 case "--workers":
                     workers = parseInt(option, value);
-                    break;
-                case "--accounts":
-                    accounts = parseInt(option, value);
-                    break;
+                    return true;
                 case "--batch":
                     maxBatchRequests = parseInt(option, value);
-                    break;
-                case "--profile":
-                    profile = value;
-                    break;
+                    return true;
                 case "--idle":
                     idle = value;
-                    break;
+                    return true;
                 case "--replicas":
                     replicas = parseInt(option, value);
-                    break;
+                    return true;
                 case "--transport":
                     transport = value;
-                    break;
+                    return true;
                 default:
-                    throw new IllegalArgumentException("unknown option " + option);
-            }
-        }
-
-        private void rate(final String value)
-        {
-            rateText = value;
-            try
-            {
-                if ("max".equals(value))
-                {
-                    mode = RATE_MAX;
-                }
-                else if (value.endsWith("%"))
-                {
-                    mode = RATE_PERCENT;
-                    ratePercent = Double.parseDouble(value.substring(0, value.length() - 1));
-                }
-                else
-                {
-                    mode = RATE_FIXED;
-                    ratePerSec = Double.parseDouble(value);
-                }
-            }
-            catch (final NumberFormatException ex)
-            {
-                throw new IllegalArgumentException("--rate " + value + " must be a number, max or P%", ex);
+                    return false;
             }
         }
 
         @Override
-        void validate()
+        protected void validateOwn()
         {
-            require(RATE_FIXED != mode || (ratePerSec >= 1 && ratePerSec <= 1e8),
-                "--rate " + rateText + " must be in [1, 10^8] requests/s");
-            require(RATE_PERCENT != mode || (ratePercent > 0 && ratePercent <= 100),
-                "--rate " + rateText + " must be a percentage in (0, 100]");
-            require(seconds >= 1 && seconds <= 3600, "--seconds " + seconds + " must be in [1, 3600]");
-            require(warmupSeconds >= 0 && warmupSeconds <= 600,
-                "--warmup-seconds " + warmupSeconds + " must be in [0, 600]");
-            require(probeSeconds >= 1 && probeSeconds <= 600,
-                "--probe-seconds " + probeSeconds + " must be in [1, 600]");
             require(workers >= 1 && workers <= Engine.Context.MAX_WORKERS,
                 "--workers " + workers + " must be in [1, " + Engine.Context.MAX_WORKERS + "]");
-            require(accounts >= 2 && accounts <= 50_000_000, "--accounts " + accounts + " must be in [2, 5 x 10^7]");
             require(maxBatchRequests >= 1 && maxBatchRequests <= Engine.Context.MAX_BATCH_REQUESTS_LIMIT,
                 "--batch " + maxBatchRequests + " must be in [1, " + Engine.Context.MAX_BATCH_REQUESTS_LIMIT + "]");
-            require("uniform".equals(profile) || "contended".equals(profile),
-                "--profile " + profile + " must be uniform or contended");
             require("backoff".equals(idle) || "yield".equals(idle) || "busy-spin".equals(idle),
                 "--idle " + idle + " must be backoff, yield or busy-spin");
             require(1 == replicas || 2 == replicas, "--replicas " + replicas + " must be 1 or 2");

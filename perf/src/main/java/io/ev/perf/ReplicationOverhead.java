@@ -178,7 +178,11 @@ public final class ReplicationOverhead
         return builder.start();
     }
 
-    private static double median(final double[] values)
+    /**
+     * @param values at least one.
+     * @return their median (the mean of the middle two for an even count); {@code values} is not changed.
+     */
+    static double median(final double[] values)
     {
         final double[] sorted = values.clone();
         Arrays.sort(sorted);
@@ -235,7 +239,7 @@ public final class ReplicationOverhead
         }
 
         @Override
-        void set(final String option, final String value)
+        protected void set(final String option, final String value)
         {
             switch (option)
             {
@@ -266,7 +270,7 @@ public final class ReplicationOverhead
         }
 
         @Override
-        void validate()
+        protected void validate()
         {
             require(rounds >= 1 && rounds <= 100, "--rounds " + rounds + " must be in [1, 100]");
             require(requests >= 1_000 && requests <= 1_000_000_000, "--requests " + requests +

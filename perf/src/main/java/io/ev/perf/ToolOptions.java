@@ -9,15 +9,24 @@ import java.util.function.Function;
 import org.HdrHistogram.Histogram;
 
 /**
- * What the command-line perf tools ({@code bin/ev load}, {@code bin/ev link}) share: {@code --json} and
- * {@code --help}, the parse loop ({@code --option value} pairs, then {@link #validate()}), integer parsing and
- * checks whose messages name the option, the error/help handling of {@code main}, and the latency percentiles
- * of the text summary.
+ * What the command-line perf tools ({@code bin/ev load}, {@code link}, {@code cluster}, {@code report}, ...)
+ * share: {@code --json} and {@code --help}, the parse loop ({@code --option value} pairs, then
+ * {@link #validate()}), integer parsing and checks whose messages name the option, the error/help handling of
+ * {@code main}, and the latency percentiles of the text summary. Public for the tools of
+ * {@code io.ev.perf.cluster}; {@link LoadOptions} adds the options of the load generators.
  */
-abstract class ToolOptions
+public abstract class ToolOptions
 {
     boolean json;
     boolean help;
+
+    /**
+     * @return whether {@code --json} was given: the summary as one JSON object on stdout, status lines on stderr.
+     */
+    public final boolean json()
+    {
+        return json;
+    }
 
     /**
      * Takes one {@code --option value} pair.
@@ -26,14 +35,14 @@ abstract class ToolOptions
      * @param value  its value.
      * @throws IllegalArgumentException for an unknown option or a bad value, naming the option.
      */
-    abstract void set(String option, String value);
+    protected abstract void set(String option, String value);
 
     /**
      * Checks the options once all are set.
      *
      * @throws IllegalArgumentException naming the first option out of range and its allowed values.
      */
-    abstract void validate();
+    protected abstract void validate();
 
     /**
      * Sets {@code options} from {@code args}: {@code --json}, {@code --help} or {@code -h}, else
@@ -45,7 +54,7 @@ abstract class ToolOptions
      * @return {@code options}.
      * @throws IllegalArgumentException naming what is wrong.
      */
-    static <T extends ToolOptions> T parse(final T options, final String[] args)
+    public static <T extends ToolOptions> T parse(final T options, final String[] args)
     {
         for (int i = 0; i < args.length; i++)
         {
@@ -82,7 +91,7 @@ abstract class ToolOptions
      * @param <T>     the tool's options.
      * @return the options to run with; null when there is nothing to run (the usage was printed).
      */
-    static <T extends ToolOptions> T parseOrExit(
+    public static <T extends ToolOptions> T parseOrExit(
         final String command, final String usage, final Function<String[], T> parser, final String[] args)
     {
         final T options;
@@ -111,7 +120,7 @@ abstract class ToolOptions
      * @return {@code value} as an int.
      * @throws IllegalArgumentException naming the option if it is not an integer.
      */
-    static int parseInt(final String option, final String value)
+    protected static int parseInt(final String option, final String value)
     {
         try
         {
@@ -128,7 +137,7 @@ abstract class ToolOptions
      * @param message what to say if not.
      * @throws IllegalArgumentException with {@code message} unless {@code valid}.
      */
-    static void require(final boolean valid, final String message)
+    protected static void require(final boolean valid, final String message)
     {
         if (!valid)
         {
@@ -140,11 +149,22 @@ abstract class ToolOptions
      * @param latency a histogram of nanoseconds.
      * @return its p50, p90, p99, p99.9 and max in microseconds, as the text summaries print them.
      */
-    static String percentilesUs(final Histogram latency)
+    public static String percentilesUs(final Histogram latency)
     {
         return String.format(Locale.ROOT, "p50 %.1f us, p90 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us",
             latency.getValueAtPercentile(50) / 1e3, latency.getValueAtPercentile(90) / 1e3,
             latency.getValueAtPercentile(99) / 1e3, latency.getValueAtPercentile(99.9) / 1e3,
             latency.getMaxValue() / 1e3);
+    }
+
+    /**
+     * @param latency a histogram of nanoseconds.
+     * @return {@code {"p50":..,"p90":..,"p99":..,"p999":..,"max":..,"count":..}} in nanoseconds.
+     */
+    public static String latencyJson(final Histogram latency)
+    {
+        return String.format(Locale.ROOT, "{\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d,\"max\":%d,\"count\":%d}",
+            latency.getValueAtPercentile(50), latency.getValueAtPercentile(90), latency.getValueAtPercentile(99),
+            latency.getValueAtPercentile(99.9), latency.getMaxValue(), latency.getTotalCount());
     }
 }

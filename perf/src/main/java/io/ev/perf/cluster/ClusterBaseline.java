@@ -3,7 +3,9 @@
  */
 package io.ev.perf.cluster;
 
+import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
@@ -11,6 +13,10 @@ import io.ev.perf.SmallBankRequests;
 import io.ev.engine.ReplyCodes;
 import io.ev.engine.apps.SmallBankOracle;
 import io.ev.perf.BenchmarkMain;
+import io.ev.perf.LoadOptions;
+import io.ev.perf.Measurement;
+import io.ev.perf.ResourceMeter;
+import io.ev.perf.ToolOptions;
 import org.HdrHistogram.Histogram;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.IdleStrategy;
@@ -60,14 +66,14 @@ public final class ClusterBaseline
      */
     public static void main(final String[] args)
     {
-        final Options options = Options.parseOrExit(args);
+        final Options options = ToolOptions.parseOrExit("bin/ev cluster", Options.usage(), Options::parse, args);
         if (null == options)
         {
             return;
         }
         BenchmarkMain.requireJvmOptions();
         final Result result = run(options);
-        if (options.json)
+        if (options.json())
         {
             System.out.println(result.toJson(options));
         }
@@ -82,6 +88,28 @@ public final class ClusterBaseline
     }
 
     /**
+     * Runs the load of {@code bin/ev cluster} with these options (as on its command line), for {@code bin/ev report};
+     * status lines go to stdout, or stderr with {@code --json}.
+     *
+     * @param args the options of {@link Options#usage()}.
+     * @return what the run measured.
+     * @throws IllegalArgumentException for a bad option.
+     * @throws IllegalStateException if a check of the class comment failed, with the summary.
+     */
+    public static Measurement measure(final String... args)
+    {
+        final Result result = run(Options.parse(args));
+        if (!result.checksPassed())
+        {
+            final ByteArrayOutputStream summary = new ByteArrayOutputStream();
+            result.print(new PrintStream(summary, true, StandardCharsets.UTF_8));
+            throw new IllegalStateException("aeron cluster baseline failed its checks:" +
+                summary.toString(StandardCharsets.UTF_8));
+        }
+        return result.measurement();
+    }
+
+    /**
      * Starts the cluster and the client, runs the load the options describe, checks the members, closes all.
      *
      * @param options parsed options.
@@ -89,7 +117,7 @@ public final class ClusterBaseline
      */
     static Result run(final Options options)
     {
-        final PrintStream progress = options.json ? System.err : System.out;
+        final PrintStream progress = options.json() ? System.err : System.out;
         final SmallBankRequests requests =
             new SmallBankRequests(SmallBankRequests.DEFAULT_COUNT, options.accounts, options.profile,
                 SmallBankRequests.SEED);
@@ -111,8 +139,7 @@ public final class ClusterBaseline
                     result.startupMs / 1e3, options.idle);
                 if (Options.RATE_MAX == options.mode || Options.RATE_PERCENT == options.mode)
                 {
-                    final int seconds = Options.RATE_MAX == options.mode ? options.seconds : options.probeSeconds;
-                    result.maxRatePerSec = closedLoop(client, load, options, seconds, progress);
+                    closedLoop(client, load, options, result, progress);
                     drain(client, load);
                 }
                 if (Options.RATE_MAX == options.mode)
@@ -122,8 +149,7 @@ public final class ClusterBaseline
                 }
                 else
                 {
-                    result.offeredRatePerSec = Options.RATE_PERCENT == options.mode ?
-                        result.maxRatePerSec * options.ratePercent / 100.0 : options.ratePerSec;
+                    result.offeredRatePerSec = options.offeredRatePerSec(result.maxRatePerSec);
                     progress.printf(Locale.ROOT, "open loop at %.0f requests/s for %d s (+%d s warm-up)%n",
                         result.offeredRatePerSec, options.seconds, options.warmupSeconds);
                     openLoop(client, load, result, options, progress);
@@ -137,19 +163,21 @@ public final class ClusterBaseline
     }
 
     /**
-     * Closed loop for warm-up + {@code seconds}: keeps {@code --window} requests outstanding.
-     *
-     * @return replies/s over the measured seconds.
+     * Closed loop for warm-up + {@link Options#closedLoopSeconds()}: keeps {@code --window} requests outstanding;
+     * sets the result's replies/s and CPU and allocation per request over the measured seconds.
      */
-    private static double closedLoop(
-        final ClusterClient client, final Load load, final Options options, final int seconds,
+    private static void closedLoop(
+        final ClusterClient client, final Load load, final Options options, final Result result,
         final PrintStream progress)
     {
+        final int seconds = options.closedLoopSeconds();
         final long warmupEndNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.warmupSeconds);
         while (System.nanoTime() - warmupEndNs < 0)
         {
             closedLoopStep(client, load, options.window);
         }
+        final ResourceMeter meter = new ResourceMeter();
+        meter.start();
         final long startNs = System.nanoTime();
         final long endNs = startNs + TimeUnit.SECONDS.toNanos(seconds);
         final long startReplied = load.replied;
@@ -170,10 +198,11 @@ public final class ClusterBaseline
                 nextStatusNs = nowNs + TimeUnit.SECONDS.toNanos(1);
             }
         }
-        final double rate = (load.replied - startReplied) * 1e9 / (nowNs - startNs);
-        progress.printf(Locale.ROOT, "closed-loop maximum: %.0f requests/s over %.1f s%n", rate,
-            (nowNs - startNs) / 1e9);
-        return rate;
+        final long measured = load.replied - startReplied;
+        result.closedLoopUsage = meter.stop(measured);
+        result.maxRatePerSec = measured * 1e9 / (nowNs - startNs);
+        progress.printf(Locale.ROOT, "closed-loop maximum: %.0f requests/s over %.1f s, %s%n", result.maxRatePerSec,
+            (nowNs - startNs) / 1e9, result.closedLoopUsage);
     }
 
     private static void closedLoopStep(final ClusterClient client, final Load load, final int window)
@@ -205,6 +234,8 @@ public final class ClusterBaseline
         long lateSubmits = 0;
         long backPressured = 0;
         long i = 0;
+        final ResourceMeter meter = new ResourceMeter();
+        boolean metering = false;
         while (i < end)
         {
             final long scheduledNs = t0 + (long)(i * periodNs);
@@ -212,6 +243,11 @@ public final class ClusterBaseline
             int work = 0;
             if (nowNs - scheduledNs >= 0)
             {
+                if (i == firstMeasured && !metering)
+                {
+                    meter.start();
+                    metering = true;
+                }
                 if (client.offer(base + i))
                 {
                     if (nowNs - scheduledNs > periodNs && i >= firstMeasured)
@@ -247,6 +283,7 @@ public final class ClusterBaseline
         drain(client, load);
         result.submitted = end - firstMeasured;
         result.completed = load.measuredReplied;
+        result.openLoopUsage = meter.stop(result.completed);
         result.lateSubmits = lateSubmits;
         result.backPressured = backPressured;
         result.latency = load.measured;
@@ -296,8 +333,8 @@ public final class ClusterBaseline
      */
     static final class Load
     {
-        final Histogram measured = new Histogram(3);
-        final Histogram interval = new Histogram(3);
+        final Histogram measured = LoadOptions.latencyHistogram();
+        final Histogram interval = LoadOptions.latencyHistogram();
         final SmallBankOracle oracle;
         final IdleStrategy idle;
         long sent;
@@ -345,7 +382,7 @@ public final class ClusterBaseline
             if (requestId >= openLoopBase)
             {
                 final long i = requestId - openLoopBase;
-                final long latencyNs = Math.max(1, nowNs - (t0 + (long)(i * periodNs)));
+                final long latencyNs = LoadOptions.latencyNs(nowNs, t0 + (long)(i * periodNs));
                 interval.recordValue(latencyNs);
                 if (i >= firstMeasured)
                 {
@@ -383,6 +420,14 @@ public final class ClusterBaseline
         boolean conserved;
         boolean membersAgree;
         Histogram latency;
+        ResourceMeter.Usage closedLoopUsage = ResourceMeter.Usage.NONE;
+        ResourceMeter.Usage openLoopUsage = ResourceMeter.Usage.NONE;
+
+        Measurement measurement()
+        {
+            return new Measurement(maxRatePerSec, closedLoopUsage, null == latency ? Double.NaN : offeredRatePerSec,
+                achievedPerSec, latency, openLoopUsage);
+        }
 
         boolean checksPassed()
         {
@@ -394,7 +439,7 @@ public final class ClusterBaseline
             out.printf(Locale.ROOT, "%n== summary (aeron cluster, %d members) ==%n", SmallBankCluster.MEMBERS);
             if (!Double.isNaN(maxRatePerSec))
             {
-                out.printf(Locale.ROOT, "closed-loop max   %.0f requests/s%n", maxRatePerSec);
+                out.printf(Locale.ROOT, "closed-loop max   %.0f requests/s, %s%n", maxRatePerSec, closedLoopUsage);
             }
             if (null != latency)
             {
@@ -405,11 +450,9 @@ public final class ClusterBaseline
                     "submitted late    %d measured requests (more than one period after their scheduled time)%n",
                     lateSubmits);
                 out.printf(Locale.ROOT, "back-pressured    %d ingress offers retried%n", backPressured);
-                out.printf(Locale.ROOT, "latency (CO-corrected, scheduled to reply) p50 %.1f us, p90 %.1f us, " +
-                    "p99 %.1f us, p99.9 %.1f us, max %.1f us%n",
-                    latency.getValueAtPercentile(50) / 1e3, latency.getValueAtPercentile(90) / 1e3,
-                    latency.getValueAtPercentile(99) / 1e3, latency.getValueAtPercentile(99.9) / 1e3,
-                    latency.getMaxValue() / 1e3);
+                out.printf(Locale.ROOT, "latency (CO-corrected, scheduled to reply) %s%n",
+                    ToolOptions.percentilesUs(latency));
+                out.printf(Locale.ROOT, "cost              %s (measured open loop)%n", openLoopUsage);
             }
             out.printf(Locale.ROOT, "requests          %d sent, %d replied, %d aborted by the application, %d failed%n",
                 sent, replied, aborted, failed);
@@ -441,13 +484,11 @@ public final class ClusterBaseline
                 offeredRatePerSec, achievedPerSec, submitted, completed, lateSubmits, backPressured, sent, replied,
                 aborted, failed, startupMs, leader, conserved, membersAgree, caughtUp, droppedReplies,
                 componentErrors));
+            json.append(",\"closedLoop\":{").append(closedLoopUsage.jsonFields()).append("},\"openLoop\":{")
+                .append(openLoopUsage.jsonFields()).append('}');
             if (null != latency)
             {
-                json.append(String.format(Locale.ROOT,
-                    ",\"latencyNs\":{\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d,\"max\":%d,\"count\":%d}",
-                    latency.getValueAtPercentile(50), latency.getValueAtPercentile(90),
-                    latency.getValueAtPercentile(99), latency.getValueAtPercentile(99.9), latency.getMaxValue(),
-                    latency.getTotalCount()));
+                json.append(",\"latencyNs\":").append(ToolOptions.latencyJson(latency));
             }
             return json.append('}').toString();
         }
@@ -456,25 +497,15 @@ public final class ClusterBaseline
     /**
      * Command-line options; each error names the option and its allowed values.
      */
-    static final class Options
+    static final class Options extends LoadOptions
     {
-        static final int RATE_FIXED = 0;
-        static final int RATE_MAX = 1;
-        static final int RATE_PERCENT = 2;
-
-        int mode = RATE_PERCENT;
-        String rateText = "50%";
-        double ratePerSec;
-        double ratePercent = 50;
-        int seconds = 10;
-        int warmupSeconds = 2;
-        int probeSeconds = 5;
-        int accounts = 100_000;
-        String profile = "uniform";
         String idle = "sleep";
         int window = 1024;
-        boolean json;
-        boolean help;
+
+        Options()
+        {
+            super(10_000_000);
+        }
 
         static String usage()
         {
@@ -483,11 +514,7 @@ public final class ClusterBaseline
                 "                      [--window N] [--json]\n" +
                 "  SmallBank on a 3-member Aeron Cluster in this process (UDP loopback), the same requests as\n" +
                 "  bin/ev load; latency = until the leader's reply (request committed on a majority, executed)\n" +
-                "  --rate R        offer R requests/s open-loop (CO-corrected latency); max: closed-loop\n" +
-                "                  maximum throughput; P%: probe the maximum, then offer P% of it (default 50%)\n" +
-                "  --seconds S     measured seconds (default 10); --warmup-seconds W before them (default 2)\n" +
-                "  --probe-seconds closed-loop probe length for P% (default 5)\n" +
-                "  --accounts N    SmallBank customers (default 100000); --profile (default uniform)\n" +
+                USAGE_LINES +
                 "  --idle I        idle strategy of the 13 Aeron agents (4 per member, the client's driver) and\n" +
                 "                  of the client thread: sleep (10 us requested), backoff (Agrona's default) or\n" +
                 "                  yield (default sleep)\n" +
@@ -495,157 +522,33 @@ public final class ClusterBaseline
                 "  --json          summary as one JSON object on stdout (status lines go to stderr)";
         }
 
-        /**
-         * Parses {@code args}; on an error prints it and the usage on stderr and exits with status 2; for
-         * {@code --help} prints the usage.
-         *
-         * @return the options, or null if there is nothing to run.
-         */
-        static Options parseOrExit(final String[] args)
-        {
-            final Options options;
-            try
-            {
-                options = parse(args);
-            }
-            catch (final IllegalArgumentException ex)
-            {
-                System.err.println("bin/ev cluster: " + ex.getMessage());
-                System.err.println(usage());
-                System.exit(2);
-                return null;
-            }
-            if (options.help)
-            {
-                System.out.println(usage());
-                return null;
-            }
-            return options;
-        }
-
         static Options parse(final String[] args)
         {
-            final Options options = new Options();
-            for (int i = 0; i < args.length; i++)
-            {
-                final String arg = args[i];
-                if ("--json".equals(arg))
-                {
-                    options.json = true;
-                }
-                else if ("--help".equals(arg) || "-h".equals(arg))
-                {
-                    options.help = true;
-                }
-                else if (i + 1 >= args.length)
-                {
-                    throw new IllegalArgumentException("option " + arg + " needs a value (or is unknown)");
-                }
-                else
-                {
-                    options.set(arg, args[++i]);
-                }
-            }
-            options.validate();
-            return options;
+            return parse(new Options(), args);
         }
 
-        private void set(final String option, final String value)
+        @Override
+        protected boolean setOwn(final String option, final String value)
         {
             switch (option)
             {
-                case "--rate":
-                    rate(value);
-                    break;
-                case "--seconds":
-                    seconds = parseInt(option, value);
-                    break;
-                case "--warmup-seconds":
-                    warmupSeconds = parseInt(option, value);
-                    break;
-                case "--probe-seconds":
-                    probeSeconds = parseInt(option, value);
-                    break;
-                case "--accounts":
-                    accounts = parseInt(option, value);
-                    break;
-                case "--profile":
-                    profile = value;
-                    break;
                 case "--idle":
                     idle = value;
-                    break;
+                    return true;
                 case "--window":
                     window = parseInt(option, value);
-                    break;
+                    return true;
                 default:
-                    throw new IllegalArgumentException("unknown option " + option);
+                    return false;
             }
         }
 
-        private void rate(final String value)
+        @Override
+        protected void validateOwn()
         {
-            rateText = value;
-            try
-            {
-                if ("max".equals(value))
-                {
-                    mode = RATE_MAX;
-                }
-                else if (value.endsWith("%"))
-                {
-                    mode = RATE_PERCENT;
-                    ratePercent = Double.parseDouble(value.substring(0, value.length() - 1));
-                }
-                else
-                {
-                    mode = RATE_FIXED;
-                    ratePerSec = Double.parseDouble(value);
-                }
-            }
-            catch (final NumberFormatException ex)
-            {
-                throw new IllegalArgumentException("--rate " + value + " must be a number, max or P%", ex);
-            }
-        }
-
-        private void validate()
-        {
-            require(RATE_FIXED != mode || (ratePerSec >= 1 && ratePerSec <= 1e8),
-                "--rate " + rateText + " must be in [1, 10^8] requests/s");
-            require(RATE_PERCENT != mode || (ratePercent > 0 && ratePercent <= 100),
-                "--rate " + rateText + " must be a percentage in (0, 100]");
-            require(seconds >= 1 && seconds <= 3600, "--seconds " + seconds + " must be in [1, 3600]");
-            require(warmupSeconds >= 0 && warmupSeconds <= 600,
-                "--warmup-seconds " + warmupSeconds + " must be in [0, 600]");
-            require(probeSeconds >= 1 && probeSeconds <= 600,
-                "--probe-seconds " + probeSeconds + " must be in [1, 600]");
-            require(accounts >= 2 && accounts <= 10_000_000, "--accounts " + accounts + " must be in [2, 10^7]");
-            require("uniform".equals(profile) || "contended".equals(profile),
-                "--profile " + profile + " must be uniform or contended");
             require(SmallBankCluster.IDLE_STRATEGIES.contains(idle),
                 "--idle " + idle + " must be one of " + SmallBankCluster.IDLE_STRATEGIES);
             require(window >= 1 && window <= 1 << 20, "--window " + window + " must be in [1, 2^20]");
-        }
-
-        private static int parseInt(final String option, final String value)
-        {
-            try
-            {
-                return Integer.parseInt(value);
-            }
-            catch (final NumberFormatException ex)
-            {
-                throw new IllegalArgumentException(option + " " + value + " must be an integer", ex);
-            }
-        }
-
-        private static void require(final boolean valid, final String message)
-        {
-            if (!valid)
-            {
-                throw new IllegalArgumentException(message);
-            }
         }
     }
 }
