@@ -102,7 +102,7 @@ public final class JournalReader
         final Result result)
     {
         result.lastSeenIndex = index;
-        final String damage = damage(length);
+        final String damage = JournalFormat.damage(crc, bytes, entry, length);
         if (null != damage)
         {
             if (0 == result.tornEntries)
@@ -174,28 +174,6 @@ public final class JournalReader
             default:
                 throw new JournalException(CORRUPT, where(tailer, position, index) + ": unknown entry type " + type);
         }
-    }
-
-    /**
-     * @return null when the entry's length and checksum hold, else what is wrong.
-     */
-    private String damage(final int length)
-    {
-        if (length < JournalFormat.HEADER_LENGTH)
-        {
-            return "entry of " + length + " bytes is shorter than the " + JournalFormat.HEADER_LENGTH + "-byte header";
-        }
-        final int bodyLength = entry.getInt(JournalFormat.BODY_LENGTH_OFFSET);
-        if (bodyLength != length - JournalFormat.HEADER_LENGTH)
-        {
-            return "header says " + bodyLength + " body bytes but the entry holds " +
-                (length - JournalFormat.HEADER_LENGTH);
-        }
-        if (JournalFormat.crc(crc, bytes, bodyLength) != entry.getInt(JournalFormat.CRC_OFFSET))
-        {
-            return "checksum mismatch (damaged entry)";
-        }
-        return null;
     }
 
     private static void requireBody(
