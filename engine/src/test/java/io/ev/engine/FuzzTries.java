@@ -3,6 +3,7 @@
  */
 package io.ev.engine;
 
+import net.jqwik.api.Example;
 import net.jqwik.api.lifecycle.AroundPropertyHook;
 import net.jqwik.api.lifecycle.PropagationMode;
 import net.jqwik.api.lifecycle.PropertyExecutionResult;
@@ -34,7 +35,7 @@ public final class FuzzTries implements AroundPropertyHook
         final PropertyLifecycleContext context, final PropertyExecutor property)
     {
         final String tries = System.getProperty(TRIES_PROPERTY);
-        if (null != tries)
+        if (null != tries && !context.targetMethod().isAnnotationPresent(Example.class))
         {
             context.attributes().setTries(Integer.parseInt(tries.trim()));
         }

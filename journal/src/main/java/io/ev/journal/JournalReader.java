@@ -16,7 +16,6 @@ import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import static io.ev.journal.JournalException.Reason.CORRUPT;
-import static io.ev.journal.JournalException.Reason.IO_ERROR;
 import static io.ev.journal.JournalException.Reason.UNSUPPORTED_VERSION;
 
 /**
@@ -82,13 +81,9 @@ public final class JournalReader
                 }
             }
         }
-        catch (final JournalException ex)
+        catch (final Exception | Error ex)
         {
-            throw ex;
-        }
-        catch (final RuntimeException | Error ex)
-        {
-            throw new JournalException(IO_ERROR, "cannot read journal " + queue.fileAbsolutePath() + ": " + ex, ex);
+            throw JournalException.fromQueue("cannot read journal " + queue.fileAbsolutePath(), ex);
         }
         return result;
     }
