@@ -4,7 +4,6 @@
 package io.ev.engine;
 
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import io.ev.engine.SmallBankFailoverSimulationTest.Node;
@@ -65,12 +64,8 @@ class FrameFuzzTest
     private static final long STEP_NS = 20_000;
     private static final int MAX_STEPS = 200_000;
     private static final int REQUESTS_PER_BATCH = 8;
-    private static final ReplicationSettings SETTINGS = new ReplicationSettings()
-        .retransmitNs(TimeUnit.MILLISECONDS.toNanos(2))
-        .heartbeatNs(TimeUnit.MILLISECONDS.toNanos(5))
-        .peerTimeoutNs(TimeUnit.MILLISECONDS.toNanos(60))
-        .maxSyncFrameBytes(1 << 16)
-        .syncPagesPerRequest(3);
+    /** The failover simulation's settings: short timeouts in simulated time, small sync steps. */
+    private static final ReplicationSettings SETTINGS = SmallBankFailoverSimulationTest.SETTINGS;
     /** Batch entry (docs/formats.md): request count after the 16-byte header and the seq. */
     private static final int ENTRY_COUNT_OFFSET = JournalFormat.HEADER_LENGTH + Long.BYTES;
     /** Batch entry: the first request's payload length, the last field of its 28-byte header at 32. */
