@@ -54,7 +54,7 @@ class CliFuzzTest
         {"--replicas#", "1", "2"}, {"--batch#", "1", "64"}, {"--window#", "1", "64"},
         {"--durability", "process-crash", "power-loss"}};
     private static final String[][] NODE = {
-        {"--role", "standalone"}, {"--peer-timeout-ms#", "3000", "9000"}, {"--heartbeat-ms#", "1", "1000"},
+        {"--role", "standalone"}, {"--peer-timeout-ms#", "3000", "9000"}, {"--heartbeat-ms#", "1", "500"},
         {"--await-backup-ms#", "0", "10"}, {"--requests#", "0", "10"}, {"--rate#", "0", "5"},
         {"--accounts#", "2", "100"}, {"--seed", "7"}, {"--batch#", "1", "64"}, {"--workers#", "1", "2"},
         {"--window#", "1", "64"}, {"--durability", "process-crash", "power-loss"},
