@@ -196,7 +196,8 @@ class FrameFuzzTest
             elsewhere.connect("x", "y");
             a = new Node("a", registry, 7, 1);
             b = new Node("b", registry, 7, 0x9E3779B97F4A7C15L);
-            a.primary = new PrimaryReplicator(network.endpoint("a"), a.replica, 1, SETTINGS, PrimaryReplicator.Peer.LOST);
+            a.primary = new PrimaryReplicator(network.endpoint("a"), a.replica, 1, SETTINGS,
+                PrimaryReplicator.Peer.LOST);
             b.backup = new BackupReplicator(network.endpoint("b"), b.replica, 1, SETTINGS,
                 BackupReplicator.Phase.JOINING);
             settle("pairing");
@@ -250,7 +251,8 @@ class FrameFuzzTest
                 BackupReplicator.Phase.PAIRED == b.backup.phase() && a.primary.readyForBatch() &&
                 0 == a.primary.inFlight() && -1 == b.backup.openSeq() &&
                 a.store.lastCommittedSeq() == b.store.lastCommittedSeq(), "settle after " + what);
-            assertEquals(Long.toHexString(a.store.root()), Long.toHexString(b.store.root()), "replicas differ: " + what);
+            assertEquals(Long.toHexString(a.store.root()), Long.toHexString(b.store.root()),
+                "replicas differ: " + what);
         }
 
         void commitOneBatch(final String what)
@@ -259,7 +261,8 @@ class FrameFuzzTest
             pump(() -> a.store.lastCommittedSeq() >= seq && b.store.lastCommittedSeq() >= seq &&
                 0 == a.primary.inFlight() && -1 == b.backup.openSeq(), "commit a batch after " + what);
             assertEquals(0, a.primary.counters().committedAlone() - alone, "verified by the backup: " + what);
-            assertEquals(Long.toHexString(a.store.root()), Long.toHexString(b.store.root()), "replicas differ: " + what);
+            assertEquals(Long.toHexString(a.store.root()), Long.toHexString(b.store.root()),
+                "replicas differ: " + what);
         }
 
         private long alone;
@@ -482,7 +485,8 @@ class FrameFuzzTest
         {
             final int length = valid(type, random, frame, offset);
             final int absurd = random.nextBoolean() ? random.nextInt() :
-                (random.nextBoolean() ? Integer.MAX_VALUE - random.nextInt(64) : Integer.MIN_VALUE + random.nextInt(64));
+                (random.nextBoolean() ? Integer.MAX_VALUE - random.nextInt(64) :
+                Integer.MIN_VALUE + random.nextInt(64));
             switch (type)
             {
                 case Messages.KEYS:

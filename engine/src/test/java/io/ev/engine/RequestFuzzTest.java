@@ -343,7 +343,8 @@ class RequestFuzzTest
             {
                 throw new AssertionError("no reply within " + REPLY_TIMEOUT_S + " s: " + what, ex);
             }
-            await().pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1)).atMost(REPLY_TIMEOUT_S, TimeUnit.SECONDS)
+            await().pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1))
+                .atMost(REPLY_TIMEOUT_S, TimeUnit.SECONDS)
                 .until(engine::isIdle);
             final int code = ReplyCodes.code(new UnsafeBuffer(reply), 0);
             final String described = ReplyCodes.describe(code);

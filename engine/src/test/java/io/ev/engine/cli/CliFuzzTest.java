@@ -147,7 +147,8 @@ class CliFuzzTest
                 text.append(MANIFEST_KEYS[i]).append('=').append(badValue(i, random)).append('\n');
             }
         }
-        final byte[] bytes = 0 == manifest.how() % 7 ? garbage(random) : text.toString().getBytes(StandardCharsets.UTF_8);
+        final byte[] bytes = 0 == manifest.how() % 7 ? garbage(random) :
+            text.toString().getBytes(StandardCharsets.UTF_8);
         Files.write(data.resolve(SmallBankNode.MANIFEST), bytes);
         final boolean optional = key >= 5 && 0 == manifest.how() % 3; // a missing flag reads as false
         final String[] result = runWithin(RUN_TIMEOUT_S, "replay", "--data", data.toString());
@@ -194,7 +195,8 @@ class CliFuzzTest
     @Provide
     Arbitrary<ManifestCase> manifests()
     {
-        return Combinators.combine(Arbitraries.integers().between(0, 1 << 10), Arbitraries.integers().between(0, 1 << 10),
+        return Combinators.combine(
+            Arbitraries.integers().between(0, 1 << 10), Arbitraries.integers().between(0, 1 << 10),
             Arbitraries.longs()).as(ManifestCase::new);
     }
 
