@@ -214,6 +214,8 @@ public final class Engine implements AutoCloseable
      * at once when the ring is full.
      *
      * @return {@link #SUBMITTED} or one of the {@code REJECTED_*} reason codes.
+     * @throws IndexOutOfBoundsException naming offset and length if they lie outside {@code payload} (a
+     *                                   caller's bug; nothing is submitted).
      */
     public int submit(
         final int clientId,

@@ -115,12 +115,23 @@ public final class Recovery implements JournalReader.Handler
      * Replays every journaled batch after the loaded checkpoint, from journal index {@code fromIndex}.
      *
      * @return the report (its time covers this replay only).
+     * @throws JournalException {@code CORRUPT} if the journal ends before {@code fromIndex} (the checkpoint
+     *                          proves entries that are gone), or as {@link Journal#read} does.
      */
     public Report replay(final long fromIndex)
     {
         final long start = System.nanoTime();
         checkpointSeq = store.lastCommittedSeq();
         lastSeq = checkpointSeq;
+        final long lastIndex = journal.lastIndex();
+        if (fromIndex > lastIndex)
+        {
+            // the checkpoint was taken after the journal held entry fromIndex: entries are gone
+            throw new JournalException(CORRUPT, "checkpoint " + report.checkpoint + " was taken when journal " +
+                journal.dir() + " held entry 0x" + Long.toHexString(fromIndex) + ", but the journal now ends at " +
+                (lastIndex < 0 ? "no entry" : "0x" + Long.toHexString(lastIndex)) + ": its files were deleted, " +
+                "truncated or replaced. Refusing to recover without the batches committed after the checkpoint");
+        }
         final JournalReader.Result result = journal.read(fromIndex, this);
         report.tornTailWarning = result.tornTailWarning();
         report.uncommittedBatches = pending.size() / 4;

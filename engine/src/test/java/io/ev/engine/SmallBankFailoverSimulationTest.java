@@ -56,7 +56,7 @@ class SmallBankFailoverSimulationTest
     private static final int BATCH = 32;
     private static final long STEP_NS = 20_000;
     private static final long MAX_STEPS = 2_000_000;
-    private static final ReplicationSettings SETTINGS = new ReplicationSettings()
+    static final ReplicationSettings SETTINGS = new ReplicationSettings()
         .retransmitNs(TimeUnit.MILLISECONDS.toNanos(2))
         .heartbeatNs(TimeUnit.MILLISECONDS.toNanos(5))
         .peerTimeoutNs(TimeUnit.MILLISECONDS.toNanos(60))

@@ -59,7 +59,7 @@ public final class BatchDecoder
                 return "request " + i + " of " + count + " runs past the entry";
             }
             final int payloadLength = entry.getInt(at + PAYLOAD_LENGTH);
-            if (payloadLength < 0 || at + REQUEST_HEADER_LENGTH + payloadLength > length)
+            if (payloadLength < 0 || payloadLength > length - at - REQUEST_HEADER_LENGTH)
             {
                 return "request " + i + " has payload length " + payloadLength + " past the entry";
             }

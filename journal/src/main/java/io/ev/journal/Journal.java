@@ -100,15 +100,14 @@ public final class Journal implements AutoCloseable
             opened = builder.build();
             this.checkpoints = new Checkpoints(ctx.dir().resolve(Checkpoints.DIR), ctx.checkpointsKept(), this);
         }
-        catch (final RuntimeException ex)
+        catch (final Exception ex)
         {
             if (null != opened)
             {
                 opened.close();
             }
             closeQuietly(lock);
-            throw ex instanceof JournalException ? ex : new JournalException(IO_ERROR, "cannot open journal " +
-                queueDir + ": " + ex, ex);
+            throw JournalException.fromQueue("cannot open journal " + queueDir, ex);
         }
         this.queue = opened;
         this.controlBytes = BufferUtil.allocateDirectAligned(64, 64);
@@ -247,8 +246,20 @@ public final class Journal implements AutoCloseable
      */
     public long lastIndex()
     {
-        final long last = queue.lastIndex();
+        final long last = queueLastIndex();
         return last < 0 ? -1 : last;
+    }
+
+    private long queueLastIndex()
+    {
+        try
+        {
+            return queue.lastIndex();
+        }
+        catch (final Exception | Error ex)
+        {
+            throw JournalException.fromQueue("cannot find the end of journal " + queue.fileAbsolutePath(), ex);
+        }
     }
 
     /**
@@ -277,10 +288,11 @@ public final class Journal implements AutoCloseable
     public JournalReader.Result read(final long fromIndex, final JournalReader.Handler handler)
     {
         final JournalReader.Result result = new JournalReader(queue).read(fromIndex, handler);
-        if (queue.lastIndex() > result.lastSeenIndex())
+        final long lastIndex = queueLastIndex();
+        if (lastIndex > result.lastSeenIndex())
         {
             throw new JournalException(JournalException.Reason.CORRUPT, "journal " + queue.fileAbsolutePath() +
-                " holds entries up to index 0x" + Long.toHexString(queue.lastIndex()) +
+                " holds entries up to index 0x" + Long.toHexString(lastIndex) +
                 " but reading stopped after 0x" + Long.toHexString(result.lastSeenIndex()) +
                 ": a damaged entry header hides the rest (" +
                 "Chronicle Queue stops at it silently). Refusing to go on: the journal is never truncated silently");

@@ -50,6 +50,25 @@ public final class JournalException extends RuntimeException
         this.reason = reason;
     }
 
+    /**
+     * Wraps what Chronicle Queue threw while opening or reading the journal. Chronicle rethrows checked
+     * exceptions unchecked: a {@link java.io.StreamCorruptedException} (a file that is damaged or not a queue
+     * file), like an {@link AssertionError} of one of Chronicle's own checks on a file's contents (with
+     * {@code -ea}), is {@link Reason#CORRUPT}; anything else is {@link Reason#IO_ERROR}.
+     *
+     * @param what what was being done, naming the file or directory.
+     * @param ex   what Chronicle threw.
+     * @return the exception to throw.
+     */
+    public static JournalException fromQueue(final String what, final Throwable ex)
+    {
+        return ex instanceof JournalException ? (JournalException)ex :
+            new JournalException(
+                ex instanceof java.io.StreamCorruptedException || ex instanceof AssertionError ? Reason.CORRUPT :
+                Reason.IO_ERROR,
+                what + ": " + ex, ex);
+    }
+
     public Reason reason()
     {
         return reason;

@@ -6,6 +6,8 @@ package io.ev.journal;
 import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
+import org.agrona.DirectBuffer;
+
 /**
  * Layout of one journal entry (one Chronicle Queue document), little-endian; docs/formats.md.
  * <pre>
@@ -60,6 +62,34 @@ public final class JournalFormat
         crc.update(entry);
         entry.clear();
         return (int)crc.getValue();
+    }
+
+    /**
+     * Checks an entry's length against its header and its checksum: what tells a damaged entry from a
+     * whole one (the journal's reader, and a backup receiving a primary's batch entry).
+     *
+     * @param crc    a reusable checksum.
+     * @param bytes  the entry from position 0 (see {@link #crc}).
+     * @param entry  a view of the same bytes.
+     * @param length the entry's length, header included.
+     * @return null when the length and the checksum hold, else what is wrong.
+     */
+    public static String damage(final CRC32C crc, final ByteBuffer bytes, final DirectBuffer entry, final int length)
+    {
+        if (length < HEADER_LENGTH)
+        {
+            return "entry of " + length + " bytes is shorter than the " + HEADER_LENGTH + "-byte header";
+        }
+        final int bodyLength = entry.getInt(BODY_LENGTH_OFFSET);
+        if (bodyLength != length - HEADER_LENGTH)
+        {
+            return "header says " + bodyLength + " body bytes but the entry holds " + (length - HEADER_LENGTH);
+        }
+        if (crc(crc, bytes, bodyLength) != entry.getInt(CRC_OFFSET))
+        {
+            return "checksum mismatch (damaged entry)";
+        }
+        return null;
     }
 
     /**

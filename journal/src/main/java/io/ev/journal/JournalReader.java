@@ -17,7 +17,6 @@ import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import static io.ev.journal.JournalException.Reason.CORRUPT;
-import static io.ev.journal.JournalException.Reason.IO_ERROR;
 import static io.ev.journal.JournalException.Reason.UNSUPPORTED_VERSION;
 
 /**
@@ -65,31 +64,15 @@ public final class JournalReader
                         break;
                     }
                     final long index = dc.index();
-                    final Bytes<?> in = dc.wire().bytes();
-                    final long position = in.readPosition();
-                    final long remaining = in.readRemaining();
-                    if (remaining > Integer.MAX_VALUE - 64)
-                    {
-                        throw new JournalException(CORRUPT, where(tailer, position, index) + ": entry of " +
-                            remaining + " bytes");
-                    }
-                    final int length = (int)remaining;
-                    if (length > bytes.capacity())
-                    {
-                        grow(length);
-                    }
-                    copy(in, position, length);
+                    final long position = dc.wire().bytes().readPosition();
+                    final int length = copyEntry(tailer, dc);
                     onEntry(tailer, position, index, length, handler, result);
                 }
             }
         }
-        catch (final JournalException ex)
+        catch (final Exception | Error ex)
         {
-            throw ex;
-        }
-        catch (final RuntimeException | Error ex)
-        {
-            throw new JournalException(IO_ERROR, "cannot read journal " + queue.fileAbsolutePath() + ": " + ex, ex);
+            throw JournalException.fromQueue("cannot read journal " + queue.fileAbsolutePath(), ex);
         }
         return result;
     }
@@ -116,21 +99,9 @@ public final class JournalReader
                 {
                     return -1;
                 }
-                final Bytes<?> in = dc.wire().bytes();
-                final long position = in.readPosition();
-                final long remaining = in.readRemaining();
-                if (remaining > Integer.MAX_VALUE - 64)
-                {
-                    throw new JournalException(CORRUPT, where(tailer, position, index) + ": entry of " +
-                        remaining + " bytes");
-                }
-                final int length = (int)remaining;
-                if (length > bytes.capacity())
-                {
-                    grow(length);
-                }
-                copy(in, position, length);
-                final String damage = damage(length);
+                final long position = dc.wire().bytes().readPosition();
+                final int length = copyEntry(tailer, dc);
+                final String damage = JournalFormat.damage(crc, bytes, entry, length);
                 final String problem = null != damage ? damage :
                     entry.getShort(JournalFormat.VERSION_OFFSET) != JournalFormat.FORMAT_VERSION ?
                     "entry format version " + entry.getShort(JournalFormat.VERSION_OFFSET) :
@@ -145,14 +116,34 @@ public final class JournalReader
                 return length;
             }
         }
-        catch (final JournalException ex)
+        catch (final Exception | Error ex)
         {
-            throw ex;
+            throw JournalException.fromQueue("cannot read journal " + queue.fileAbsolutePath(), ex);
         }
-        catch (final RuntimeException | Error ex)
+    }
+
+    /**
+     * Copies the document's entry into {@link #entry} (growing it when needed).
+     *
+     * @return the entry's length.
+     */
+    private int copyEntry(final ExcerptTailer tailer, final DocumentContext dc)
+    {
+        final Bytes<?> in = dc.wire().bytes();
+        final long position = in.readPosition();
+        final long remaining = in.readRemaining();
+        if (remaining > Integer.MAX_VALUE - 64)
         {
-            throw new JournalException(IO_ERROR, "cannot read journal " + queue.fileAbsolutePath() + ": " + ex, ex);
+            throw new JournalException(CORRUPT, where(tailer, position, dc.index()) + ": entry of " + remaining +
+                " bytes");
         }
+        final int length = (int)remaining;
+        if (length > bytes.capacity())
+        {
+            grow(length);
+        }
+        copy(in, position, length);
+        return length;
     }
 
     private void onEntry(
@@ -164,7 +155,7 @@ public final class JournalReader
         final Result result)
     {
         result.lastSeenIndex = index;
-        final String damage = damage(length);
+        final String damage = JournalFormat.damage(crc, bytes, entry, length);
         if (null != damage)
         {
             if (0 == result.tornEntries)
@@ -236,28 +227,6 @@ public final class JournalReader
             default:
                 throw new JournalException(CORRUPT, where(tailer, position, index) + ": unknown entry type " + type);
         }
-    }
-
-    /**
-     * @return null when the entry's length and checksum hold, else what is wrong.
-     */
-    private String damage(final int length)
-    {
-        if (length < JournalFormat.HEADER_LENGTH)
-        {
-            return "entry of " + length + " bytes is shorter than the " + JournalFormat.HEADER_LENGTH + "-byte header";
-        }
-        final int bodyLength = entry.getInt(JournalFormat.BODY_LENGTH_OFFSET);
-        if (bodyLength != length - JournalFormat.HEADER_LENGTH)
-        {
-            return "header says " + bodyLength + " body bytes but the entry holds " +
-                (length - JournalFormat.HEADER_LENGTH);
-        }
-        if (JournalFormat.crc(crc, bytes, bodyLength) != entry.getInt(JournalFormat.CRC_OFFSET))
-        {
-            return "checksum mismatch (damaged entry)";
-        }
-        return null;
     }
 
     private static void requireBody(

@@ -4,10 +4,12 @@
 package io.ev.replication;
 
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.zip.CRC32C;
 
 import io.ev.journal.BatchDecoder;
 import io.ev.journal.CrashPoint;
 import io.ev.journal.CrashPoints;
+import io.ev.journal.JournalFormat;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableDirectByteBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -59,7 +61,7 @@ public final class BackupReplicator implements Link.MessageHandler
      */
     private static final class Open
     {
-        final ExpandableDirectByteBuffer entry = new ExpandableDirectByteBuffer(1 << 16);
+        ExpandableDirectByteBuffer entry = new ExpandableDirectByteBuffer(1 << 16);
         final UnsafeBuffer entryView = new UnsafeBuffer(0, 0);
         long seq;
         int entryLength;
@@ -75,6 +77,10 @@ public final class BackupReplicator implements Link.MessageHandler
     private final Link link;
     private final ReplicaExecution execution;
     private final BatchDecoder decoder = new BatchDecoder();
+    private final CRC32C crc = new CRC32C();
+    private final UnsafeBuffer receivedView = new UnsafeBuffer(0, 0);
+    /** A BATCH's entry as received, checked before the message is acted on; then swapped into its slot. */
+    private ExpandableDirectByteBuffer received = new ExpandableDirectByteBuffer(1 << 16);
     private final Open[] open;
     private final ExpandableDirectByteBuffer out = new ExpandableDirectByteBuffer(1 << 16);
     private final ExpandableDirectByteBuffer control = new ExpandableDirectByteBuffer(1 << 12);
@@ -92,8 +98,6 @@ public final class BackupReplicator implements Link.MessageHandler
     private long syncRequests;
     private int syncCursor;
     private boolean catchingUp;
-    private final ExpandableDirectByteBuffer catchUpEntry = new ExpandableDirectByteBuffer(1 << 16);
-    private final UnsafeBuffer catchUpView = new UnsafeBuffer(0, 0);
     private long epoch;
     private int head;
     private int openCount;
@@ -101,6 +105,7 @@ public final class BackupReplicator implements Link.MessageHandler
     private int keyCount;
     private boolean holding;
     private String failure;
+    private String syncRefusal;
 
     /**
      * A backup already paired (it starts in the primary's state), default settings.
@@ -431,12 +436,10 @@ public final class BackupReplicator implements Link.MessageHandler
             counters.stale++; // a duplicate, or after a lost one: the retransmit asks again from the gap
             return;
         }
-        final int entryLength = length - Messages.CATCH_UP_FRAME_OFFSET;
-        catchUpEntry.putBytes(0, buffer, offset + Messages.CATCH_UP_FRAME_OFFSET, entryLength);
-        catchUpView.wrap(catchUpEntry, 0, entryLength);
-        if (null != decoder.wrap(catchUpView, entryLength))
+        final int entryOffset = offset + Messages.CATCH_UP_FRAME_OFFSET;
+        if (null != checkEntry(buffer, entryOffset, length - Messages.CATCH_UP_FRAME_OFFSET))
         {
-            counters.malformed++;
+            counters.malformed++; // the retransmitted CATCH_UP asks for it again
             return;
         }
         execution.execute(seq, decoder, true);
@@ -484,9 +487,9 @@ public final class BackupReplicator implements Link.MessageHandler
             }
             catch (final RuntimeException ex)
             {
-                // nothing was written: start over with a new HELLO
+                // nothing was written: start over with a new HELLO (not a failure: the sync goes on)
                 counters.syncFailures++;
-                failure = "a sync frame was refused: " + ex.getMessage();
+                syncRefusal = "a sync frame was refused: " + ex.getMessage();
                 phase = Phase.JOINING;
                 sendHello();
                 return;
@@ -541,6 +544,12 @@ public final class BackupReplicator implements Link.MessageHandler
 
     private void onBatch(final DirectBuffer buffer, final int offset, final int length)
     {
+        final int entryLength = length - Messages.BATCH_FRAME_OFFSET;
+        if (null != checkEntry(buffer, offset + Messages.BATCH_FRAME_OFFSET, entryLength))
+        {
+            counters.malformed++; // damaged in transit: acting on any of its fields could commit or discard
+            return;
+        }
         final long seq = Messages.seq(buffer, offset);
         final int messageRound = Messages.round(buffer, offset);
         if (messageRound < round)
@@ -575,16 +584,11 @@ public final class BackupReplicator implements Link.MessageHandler
             return;
         }
         final Open batch = open((int)index);
-        final int entryLength = length - Messages.BATCH_FRAME_OFFSET;
-        batch.entry.putBytes(0, buffer, offset + Messages.BATCH_FRAME_OFFSET, entryLength);
+        final ExpandableDirectByteBuffer entry = received;
+        received = batch.entry;
+        batch.entry = entry;
         batch.entryView.wrap(batch.entry, 0, entryLength);
-        final String problem = decoder.wrap(batch.entryView, entryLength);
-        if (null != problem)
-        {
-            batch.ahead = false;
-            counters.malformed++;
-            return;
-        }
+        decoder.wrap(batch.entryView, entryLength); // checked by checkEntry
         batch.seq = seq;
         batch.entryLength = entryLength;
         batch.ahead = true;
@@ -601,6 +605,29 @@ public final class BackupReplicator implements Link.MessageHandler
             return;
         }
         executeAhead();
+    }
+
+    /**
+     * Copies a BATCH's journal entry into {@link #received} and checks it whole, as the journal's reader
+     * would: length, checksum, format version, type and structure.
+     *
+     * @return null if it may be executed, else what is wrong.
+     */
+    private String checkEntry(final DirectBuffer buffer, final int offset, final int entryLength)
+    {
+        received.putBytes(0, buffer, offset, entryLength);
+        receivedView.wrap(received, 0, entryLength);
+        final String damage = JournalFormat.damage(crc, received.byteBuffer(), receivedView, entryLength);
+        if (null != damage)
+        {
+            return damage;
+        }
+        if (JournalFormat.FORMAT_VERSION != receivedView.getShort(JournalFormat.VERSION_OFFSET) ||
+            JournalFormat.TYPE_BATCH != receivedView.getShort(JournalFormat.TYPE_OFFSET))
+        {
+            return "not a batch entry of journal format version " + JournalFormat.FORMAT_VERSION;
+        }
+        return decoder.wrap(receivedView, entryLength);
     }
 
     /**
@@ -840,6 +867,14 @@ public final class BackupReplicator implements Link.MessageHandler
     public String failure()
     {
         return failure;
+    }
+
+    /**
+     * @return why the last sync frame was refused (nothing written, the sync started over), or null.
+     */
+    public String syncRefusal()
+    {
+        return syncRefusal;
     }
 
     public long epoch()

@@ -520,7 +520,8 @@ public final class Messages
     }
 
     /**
-     * Checks a received message: schema, version, type and that its length fits the type.
+     * Checks a received message: schema, version, type, that its length fits the type, and that a HELLO
+     * names a known role (another value would read as a second primary's claim).
      *
      * @return null when it may be read, else what is wrong (for the refusal message).
      */
@@ -546,8 +547,15 @@ public final class Messages
         switch (type)
         {
             case HELLO:
-                expected = HELLO_LENGTH;
-                break;
+            {
+                if (length != HELLO_LENGTH)
+                {
+                    return "HELLO message is " + length + " bytes, expected " + HELLO_LENGTH;
+                }
+                final int role = helloRole(buffer, offset);
+                return ROLE_PRIMARY == role || ROLE_BACKUP == role ? null :
+                    "HELLO message names role " + role + ", neither primary (1) nor backup (2)";
+            }
             case TOKEN:
                 expected = TOKEN_LENGTH;
                 break;

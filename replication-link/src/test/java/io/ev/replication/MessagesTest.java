@@ -147,6 +147,19 @@ class MessagesTest
     }
 
     @Test
+    void shouldRefuseAHelloOfAnUnknownRoleRatherThanReadItAsASecondPrimary()
+    {
+        final int length = Messages.hello(buffer, OFFSET, 1, Messages.ROLE_PRIMARY, 16, 0, 0, 0, 0, 0);
+        assertNull(Messages.check(buffer, OFFSET, length));
+        buffer.putInt(OFFSET + Messages.BODY, 83380358);
+        final String problem = Messages.check(buffer, OFFSET, length);
+        assertNotNull(problem);
+        assertTrue(problem.contains("role 83380358"), problem);
+        buffer.putInt(OFFSET + Messages.BODY, Messages.ROLE_BACKUP);
+        assertTrue(Messages.check(buffer, OFFSET, length - 1).contains("HELLO message is"));
+    }
+
+    @Test
     void shouldNeverThrowOnGarbage()
     {
         final long seed = System.nanoTime();

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
 
+import io.ev.engine.Engine;
 import io.ev.engine.TransactionRegistry;
 import io.ev.engine.apps.SmallBank;
 import io.ev.store.StateStore;
@@ -23,6 +24,9 @@ final class SmallBankNode
 {
     static final String MANIFEST = "ev-node.properties";
     static final String FORMAT = "1";
+    /** The accounts a data directory may hold, as {@code --accounts} allows. */
+    static final int MIN_ACCOUNTS = 2;
+    static final int MAX_ACCOUNTS = 50_000_000;
 
     final int accounts;
     final long seed;
@@ -111,23 +115,63 @@ final class SmallBankNode
         }
         try
         {
-            final SmallBankNode node = new SmallBankNode(
-                Integer.parseInt(properties.getProperty("accounts")),
-                Long.parseLong(properties.getProperty("seed")),
-                Integer.parseInt(properties.getProperty("batch")),
-                Boolean.parseBoolean(properties.getProperty("racyFee")),
-                // directories written before request deduplication existed replay without it
-                Boolean.parseBoolean(properties.getProperty("deduplicate", "false")));
-            if (node.accounts < 2 || node.maxBatchRequests < 1)
+            final int accounts = (int)number(properties, "accounts", Integer.MIN_VALUE, Integer.MAX_VALUE);
+            final int batch = (int)number(properties, "batch", Integer.MIN_VALUE, Integer.MAX_VALUE);
+            if (accounts < MIN_ACCOUNTS || accounts > MAX_ACCOUNTS)
             {
-                throw new NumberFormatException("accounts " + node.accounts + ", batch " + node.maxBatchRequests);
+                throw new NumberFormatException("accounts " + accounts + " outside [" + MIN_ACCOUNTS + ", " +
+                    MAX_ACCOUNTS + "]");
             }
-            return node;
+            if (batch < 1 || batch > Engine.Context.MAX_BATCH_REQUESTS_LIMIT)
+            {
+                throw new NumberFormatException("batch " + batch + " outside [1, " +
+                    Engine.Context.MAX_BATCH_REQUESTS_LIMIT + "]");
+            }
+            return new SmallBankNode(accounts, number(properties, "seed", Long.MIN_VALUE, Long.MAX_VALUE), batch,
+                flag(properties, "racyFee"),
+                // directories written before request deduplication existed replay without it
+                flag(properties, "deduplicate"));
         }
-        catch (final NumberFormatException | NullPointerException ex)
+        catch (final NumberFormatException ex)
         {
             throw new DataDirectoryException(file + " is malformed: " + ex.getMessage());
         }
+    }
+
+    private static long number(final Properties properties, final String key, final long min, final long max)
+    {
+        final String value = properties.getProperty(key);
+        if (null == value)
+        {
+            throw new NumberFormatException(key + " is missing");
+        }
+        try
+        {
+            final long number = Long.parseLong(value.trim());
+            if (number < min || number > max)
+            {
+                throw new NumberFormatException("out of range");
+            }
+            return number;
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new NumberFormatException(key + " = " + value + " is not a number in [" + min + ", " + max + "]");
+        }
+    }
+
+    /**
+     * @return the flag's value; absent is false (written before the flag existed); anything but true or false
+     * is malformed (a typo must not turn a setting that changes the state off).
+     */
+    private static boolean flag(final Properties properties, final String key)
+    {
+        final String value = properties.getProperty(key, "false").trim();
+        if (!"true".equals(value) && !"false".equals(value))
+        {
+            throw new NumberFormatException(key + " = " + value + " is neither true nor false");
+        }
+        return "true".equals(value);
     }
 
     /**

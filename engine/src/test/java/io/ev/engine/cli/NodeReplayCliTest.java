@@ -3,11 +3,8 @@
  */
 package io.ev.engine.cli;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,6 +16,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import static io.ev.engine.cli.CliTestSupport.field;
+import static io.ev.engine.cli.CliTestSupport.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -81,48 +80,6 @@ class NodeReplayCliTest
         assertEquals(EvCli.EXIT_USAGE, EvCli.run("node", "--role", "primary", "--data", dir.toString()));
         assertEquals(EvCli.EXIT_USAGE, EvCli.run("node", "--data", dir.toString(), "--durability", "never"));
         assertEquals(EvCli.EXIT_USAGE, EvCli.run("node", "--data", dir.toString(), "--drive", "tpcc"));
-    }
-
-    /**
-     * @return exit code, stdout, stderr.
-     */
-    private static String[] run(final String... args)
-    {
-        final PrintStream out = System.out;
-        final PrintStream err = System.err;
-        final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-        final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
-        final int exit;
-        System.setOut(new PrintStream(stdout, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
-        try
-        {
-            exit = EvCli.run(args);
-        }
-        finally
-        {
-            System.setOut(out);
-            System.setErr(err);
-        }
-        return new String[] {Integer.toString(exit), stdout.toString(StandardCharsets.UTF_8),
-            stderr.toString(StandardCharsets.UTF_8)};
-    }
-
-    private static String field(final String json, final String name)
-    {
-        final int at = json.indexOf("\"" + name + "\":");
-        assertTrue(at >= 0, name + " missing: " + json);
-        int start = at + name.length() + 3;
-        if (json.charAt(start) == '"')
-        {
-            start++;
-        }
-        int end = start;
-        while (end < json.length() && ",}\"".indexOf(json.charAt(end)) < 0)
-        {
-            end++;
-        }
-        return json.substring(start, end);
     }
 
     private static Path cycleFile(final Path data) throws IOException
