@@ -137,11 +137,12 @@ class PauseProcessTest
             assertTrue(inState >= ackedBeforeResume, "the new primary holds " + inState + " requests, the old one " +
                 "acknowledged " + ackedBeforeResume);
             signal(primary, "CONT");
-            assertTrue(primary.waitFor(60, TimeUnit.SECONDS), "the resumed old primary was not fenced: " +
-                primaryLines + "; " + diagnostics());
+            assertTrue(primary.waitFor(60, TimeUnit.SECONDS), () -> "the resumed old primary was not fenced: " +
+                diagnostics());
             reader.join(TimeUnit.SECONDS.toMillis(60));
-            assertTrue(0 != primary.exitValue() && String.join("\n", primaryLines).contains("fenced"),
-                "the old primary stopped fenced (" + primary.exitValue() + "): " + primaryLines);
+            final String output = primaryOutput();
+            assertTrue(0 != primary.exitValue() && output.contains("fenced"),
+                "the old primary stopped fenced (" + primary.exitValue() + "): " + output);
             final long acked = acknowledged.get();
             assertTrue(acked <= inState, "the fenced primary acknowledged " + acked + " requests, the new primary " +
                 "holds " + inState + ": acknowledged requests lost");
@@ -264,6 +265,14 @@ class PauseProcessTest
                 "a replica failed (" + process.exitValue() + "): " + diagnostics());
         }
         reader.join(TimeUnit.SECONDS.toMillis(60));
+        return primaryOutput();
+    }
+
+    /**
+     * @return what the driving primary printed (its lines are in once its output ended).
+     */
+    private String primaryOutput()
+    {
         synchronized (primaryLines)
         {
             return String.join("\n", primaryLines);
