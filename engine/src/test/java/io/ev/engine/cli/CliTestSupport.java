@@ -16,12 +16,15 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
+import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 import org.awaitility.core.ConditionTimeoutException;
 
@@ -146,6 +149,25 @@ final class CliTestSupport
         {
             return ex.toString();
         }
+    }
+
+    /**
+     * The cases a process test runs: {@code -D<property>=all}, a comma-separated list of names, or by
+     * default one of {@code all} chosen by {@code seed} (so that successive runs cover them).
+     */
+    static <E> Stream<E> chosen(final String property, final E[] all, final Function<String, E> parse,
+        final long seed)
+    {
+        final String chosen = System.getProperty(property, "");
+        if ("all".equals(chosen))
+        {
+            return Arrays.stream(all);
+        }
+        if (!chosen.isEmpty())
+        {
+            return Arrays.stream(chosen.split(",")).map(name -> parse.apply(name.trim()));
+        }
+        return Stream.of(all[new SplittableRandom(seed).nextInt(all.length)]);
     }
 
     static int freeUdpPort() throws IOException

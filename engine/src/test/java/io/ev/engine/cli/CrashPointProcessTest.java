@@ -5,7 +5,6 @@ package io.ev.engine.cli;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
 import java.util.SplittableRandom;
@@ -60,17 +59,7 @@ class CrashPointProcessTest
 
     static Stream<CrashPoint> points()
     {
-        final String chosen = System.getProperty("ev.crashpoints", "");
-        if ("all".equals(chosen))
-        {
-            return Arrays.stream(CrashPoint.values());
-        }
-        if (!chosen.isEmpty())
-        {
-            return Arrays.stream(chosen.split(",")).map(name -> CrashPoints.parse(name.trim()));
-        }
-        final CrashPoint[] all = CrashPoint.values();
-        return Stream.of(all[new SplittableRandom(SEED).nextInt(all.length)]);
+        return CliTestSupport.chosen("ev.crashpoints", CrashPoint.values(), CrashPoints::parse, SEED);
     }
 
     @ParameterizedTest(name = "{0}")
