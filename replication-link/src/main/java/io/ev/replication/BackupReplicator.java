@@ -90,6 +90,7 @@ public final class BackupReplicator implements Link.MessageHandler
     private Phase phase;
     private long nowNs;
     private long lastHeardNs;
+    private long lastWorkNs;
     private long lastControlNs;
     private int lastControlLength;
     private boolean clockStarted;
@@ -173,12 +174,22 @@ public final class BackupReplicator implements Link.MessageHandler
         {
             clockStarted = true;
             lastHeardNs = nowNs;
+            lastWorkNs = nowNs;
             if (Phase.JOINING == phase)
             {
                 sendHello();
                 return 1 + link.poll(this, 16);
             }
         }
+        if (nowNs - lastWorkNs > settings.peerTimeoutNs() / 2)
+        {
+            // this replica did not run for a while (paused, descheduled, stopped by a debugger): the
+            // peer's silence over that time is no evidence against it, and its messages may still sit
+            // in the media driver; judge the silence again from now
+            lastHeardNs = nowNs;
+            counters.stalls++;
+        }
+        lastWorkNs = nowNs;
         int work = link.poll(this, 16);
         if ((Phase.JOINING == phase || Phase.SYNCING == phase) && nowNs - lastControlNs >= settings.retransmitNs())
         {
@@ -942,6 +953,7 @@ public final class BackupReplicator implements Link.MessageHandler
         long notPaired;
         long pairings;
         long syncs;
+        long stalls;
         long syncFailures;
         long catchUps;
         long caughtUpBatches;
@@ -1033,6 +1045,15 @@ public final class BackupReplicator implements Link.MessageHandler
         public long catchUpMismatches()
         {
             return catchUpMismatches;
+        }
+
+        /**
+         * @return times this replica itself had not run for over half the peer timeout (a pause): the
+         * peer's silence is then judged again from the resume, not acted on.
+         */
+        public long stalls()
+        {
+            return stalls;
         }
 
         /** @return state transfers started. */

@@ -130,6 +130,7 @@ public final class PrimaryReplicator implements Link.MessageHandler
     private Peer peer;
     private long committedRoot;
     private long lastHeardNs;
+    private long lastWorkNs;
     private long lastControlNs;
     private long lastSentNs;
     private boolean clockStarted;
@@ -420,7 +421,17 @@ public final class PrimaryReplicator implements Link.MessageHandler
             clockStarted = true;
             lastHeardNs = nowNs;
             lastControlNs = nowNs;
+            lastWorkNs = nowNs;
         }
+        if (nowNs - lastWorkNs > settings.peerTimeoutNs() / 2)
+        {
+            // this replica did not run for a while (paused, descheduled, stopped by a debugger): the
+            // peer's silence over that time is no evidence against it, and its messages may still sit
+            // in the media driver; judge the silence again from now
+            lastHeardNs = nowNs;
+            counters.stalls++;
+        }
+        lastWorkNs = nowNs;
         int work = link.poll(this, 16);
         if (null != failure)
         {
@@ -995,6 +1006,7 @@ public final class PrimaryReplicator implements Link.MessageHandler
         long peerLosses;
         long pairings;
         long syncs;
+        long stalls;
         long syncsAbandoned;
         long catchUpBatches;
         long catchUpsRefused;
@@ -1083,6 +1095,15 @@ public final class PrimaryReplicator implements Link.MessageHandler
         public long catchUpsRefused()
         {
             return catchUpsRefused;
+        }
+
+        /**
+         * @return times this replica itself had not run for over half the peer timeout (a pause): the
+         * peer's silence is then judged again from the resume, not acted on.
+         */
+        public long stalls()
+        {
+            return stalls;
         }
 
         public long syncs()
