@@ -94,8 +94,6 @@ final class ModelReplica implements ReplicaExecution
     }
 
     long configurationDigest;
-    /** Catch-up batches served (as a primary) from the model's journal. */
-    long catchUpServed;
 
     @Override
     public boolean canServeCatchUp(final long fromSeq)
@@ -125,7 +123,6 @@ final class ModelReplica implements ReplicaExecution
     {
         final byte[] entry = committedEntries.get(seq);
         dst.putBytes(offset, entry);
-        catchUpServed++;
         return entry.length;
     }
 

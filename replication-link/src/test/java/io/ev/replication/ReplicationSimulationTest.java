@@ -19,6 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -227,6 +228,44 @@ class ReplicationSimulationTest
         assertNotNull(backup.failure(), "the backup stopped");
         assertTrue(backup.failure().contains("configuration digest is aa, this backup's bb"), backup.failure());
         assertNotEquals(PrimaryReplicator.Peer.PAIRED, primary.peer());
+    }
+
+    /**
+     * A replica that itself did not run for longer than the peer timeout (a pause) must not act on the
+     * silence it slept through: it judges the silence again from its resume, and acts only when the
+     * peer stays silent for a whole timeout after it.
+     */
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void shouldNotActOnASilenceThatWasItsOwnPause()
+    {
+        final SimulatedNetwork network = new SimulatedNetwork(4);
+        network.connect("primary", "backup");
+        network.partition("primary", "backup"); // each hears nothing: only the clocks decide
+        final ReplicationSettings settings = new ReplicationSettings();
+        final long timeout = settings.peerTimeoutNs();
+        final PrimaryReplicator primary = new PrimaryReplicator(network.endpoint("primary"),
+            new ModelReplica(1, 0, 0, 0), 1, settings, PrimaryReplicator.Peer.PAIRED);
+        final BackupReplicator backup = new BackupReplicator(network.endpoint("backup"),
+            new ModelReplica(1, 0, 0, 0), 1, settings, BackupReplicator.Phase.PAIRED);
+        primary.doWork(0);
+        backup.doWork(0);
+
+        primary.doWork(timeout + 1); // paused over the whole timeout, nothing heard
+        backup.doWork(timeout + 1);
+        assertEquals(PrimaryReplicator.Peer.PAIRED, primary.peer(), "a resumed primary must not go on alone");
+        assertFalse(backup.primaryLost(), "a resumed backup must not promote itself");
+        assertEquals(1, primary.counters().stalls());
+        assertEquals(1, backup.counters().stalls());
+
+        for (long now = timeout + 1; now <= 2 * timeout + timeout / 5; now += timeout / 10)
+        {
+            primary.doWork(now); // running now; the peer stays silent
+            backup.doWork(now);
+        }
+        assertEquals(PrimaryReplicator.Peer.LOST, primary.peer(), "a whole timeout of silence after the resume");
+        assertTrue(backup.primaryLost());
+        assertEquals(1, primary.counters().stalls());
     }
 
     @Test
