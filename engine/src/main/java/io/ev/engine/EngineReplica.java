@@ -151,13 +151,8 @@ public final class EngineReplica implements ReplicaExecution
     public int committedBatch(final long seq, final MutableDirectBuffer dst, final int offset)
     {
         final int h = (int)(seq % CATCH_UP_HISTORY);
-        final int length = historySeq[h] == seq ? catchUpJournal.readBatchEntry(historyIndex[h], dst, offset) : -1;
-        if (length < 0)
-        {
-            throw new IllegalStateException("batch " + seq + " is not in the journal at index 0x" +
-                Long.toHexString(historyIndex[h]));
-        }
-        return length;
+        // -1 once checkpoints pruned the journal cycle that held it
+        return historySeq[h] == seq ? catchUpJournal.readBatchEntry(historyIndex[h], dst, offset) : -1;
     }
 
     /**

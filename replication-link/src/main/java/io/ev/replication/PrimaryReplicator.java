@@ -712,20 +712,30 @@ public final class PrimaryReplicator implements Link.MessageHandler
             !execution.canServeCatchUp(fromSeq) ||
             execution.committedRoot(fromSeq - 1) != Messages.catchUpRoot(buffer, offset))
         {
-            counters.catchUpsRefused++;
-            Messages.catchUpBatchHeader(control, 0, epoch, -1, 0, Messages.CATCH_UP_LAST);
-            sendControl(Messages.CATCH_UP_FRAME_OFFSET);
+            refuseCatchUp();
             return;
         }
         final long lastSeq = Math.min(lastCommitted, fromSeq + settings.catchUpBatchesPerAnswer() - 1);
         for (long seq = fromSeq; seq <= lastSeq; seq++)
         {
             final int entryLength = execution.committedBatch(seq, control, Messages.CATCH_UP_FRAME_OFFSET);
+            if (entryLength < 0)
+            {
+                refuseCatchUp(); // no longer in the journal (its cycle was pruned after a checkpoint)
+                return;
+            }
             Messages.catchUpBatchHeader(control, 0, epoch, seq, execution.committedRoot(seq),
                 seq == lastSeq ? Messages.CATCH_UP_LAST : 0);
             counters.catchUpBatches++;
             sendControl(Messages.CATCH_UP_FRAME_OFFSET + entryLength);
         }
+    }
+
+    private void refuseCatchUp()
+    {
+        counters.catchUpsRefused++;
+        Messages.catchUpBatchHeader(control, 0, epoch, -1, 0, Messages.CATCH_UP_LAST);
+        sendControl(Messages.CATCH_UP_FRAME_OFFSET);
     }
 
     private void sendControl(final int length)

@@ -134,7 +134,7 @@ public interface ReplicaExecution
      * Writes the journal's entry of committed batch {@code seq} (header + body, as a BATCH message
      * carries it) at {@code dst[offset..]}; {@code dst} may grow (an expandable buffer).
      *
-     * @return the entry's length.
+     * @return the entry's length, or -1 when the journal no longer holds it (the catch-up is refused).
      */
     default int committedBatch(final long seq, final MutableDirectBuffer dst, final int offset)
     {

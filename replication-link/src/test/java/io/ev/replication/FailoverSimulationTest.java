@@ -309,6 +309,12 @@ class FailoverSimulationTest
                     // restarts from its journal (committed state) and rejoins as a backup
                     final Link link = network.restart(node.name);
                     node.state = node.state.restartedFromCommitted(seed * 131 + ++restarts);
+                    if (random.nextInt(4) == 0)
+                    {
+                        // the primary's checkpoints pruned a recent journal cycle: it must refuse the
+                        // catch-up mid-answer and the rejoin fall back to the page sync
+                        other.state.pruned.add(other.state.lastCommittedSeq() - random.nextInt(3));
+                    }
                     node.primary = null;
                     node.backup = new BackupReplicator(link, node.state, node.epoch, settings,
                         BackupReplicator.Phase.JOINING);

@@ -94,6 +94,8 @@ final class ModelReplica implements ReplicaExecution
     }
 
     long configurationDigest;
+    /** Seqs whose journal entries are gone (pruned cycles): catch-up of them is refused. */
+    final Set<Long> pruned = new HashSet<>();
 
     @Override
     public boolean canServeCatchUp(final long fromSeq)
@@ -122,6 +124,10 @@ final class ModelReplica implements ReplicaExecution
     public int committedBatch(final long seq, final MutableDirectBuffer dst, final int offset)
     {
         final byte[] entry = committedEntries.get(seq);
+        if (null == entry || pruned.contains(seq))
+        {
+            return -1;
+        }
         dst.putBytes(offset, entry);
         return entry.length;
     }
