@@ -757,6 +757,8 @@ public final class Engine implements AutoCloseable
             counters.committedAlone.setOrdered(replication.committedAlone());
             counters.batchesReshipped.setOrdered(replication.discarded());
             counters.catchUpBatches.setOrdered(replication.catchUpBatches());
+            counters.linkRetransmits.setOrdered(replication.retransmits());
+            counters.linkBackPressured.setOrdered(replication.backPressured());
         }
 
         private int backupWork()
@@ -772,6 +774,7 @@ public final class Engine implements AutoCloseable
                 lastRoot = replica.committedRoot();
                 counters.batches.setOrdered(b.counters().committed());
                 counters.catchUpBatches.setOrdered(b.counters().caughtUpBatches());
+                counters.linkBackPressured.setOrdered(b.counters().backPressured());
             }
             if (null != journal && BackupReplicator.Phase.PAIRED == b.phase())
             {
@@ -1521,6 +1524,8 @@ public final class Engine implements AutoCloseable
         final AtomicCounter catchUpBatches;
         final AtomicCounter mostBatchesInFlight;
         final AtomicCounter batchesReshipped;
+        final AtomicCounter linkRetransmits;
+        final AtomicCounter linkBackPressured;
 
         EngineCounters(final CountersManager manager)
         {
@@ -1552,6 +1557,8 @@ public final class Engine implements AutoCloseable
             catchUpBatches = manager.newCounter("journal catch-up: batches shipped (primary) / applied (backup)");
             mostBatchesInFlight = manager.newCounter("primary: most batches in flight at once");
             batchesReshipped = manager.newCounter("primary: batches rolled back with an earlier one, re-shipped");
+            linkRetransmits = manager.newCounter("link: messages re-sent after retransmitNs without an answer");
+            linkBackPressured = manager.newCounter("link: offers refused by the transport (back pressure, not connected)");
         }
 
         void onRejected(final int reason)
@@ -1695,6 +1702,21 @@ public final class Engine implements AutoCloseable
         public long batchesReshipped()
         {
             return batchesReshipped.get();
+        }
+
+        /** @return messages this replica re-sent because no answer came within the retransmit interval. */
+        public long linkRetransmits()
+        {
+            return linkRetransmits.get();
+        }
+
+        /**
+         * @return messages the transport refused to take (back pressure, peer not connected, admin action);
+         * each is sent again by the retransmit timer.
+         */
+        public long linkBackPressured()
+        {
+            return linkBackPressured.get();
         }
     }
 }

@@ -54,6 +54,9 @@ import org.agrona.concurrent.UnsafeBuffer;
  */
 public final class PrimaryReplicator implements Link.MessageHandler
 {
+    /** The adaptive re-send timeout stays under peerTimeoutNs / this: several re-sends before a peer is lost. */
+    private static final long MAX_RETRANSMIT_PEER_TIMEOUT_DIVISOR = 8;
+
     /** Where the batches stand, for reports. */
     public enum State
     {
@@ -106,13 +109,20 @@ public final class PrimaryReplicator implements Link.MessageHandler
         long root;
         long replyDigest;
         int messageLength;
+        /** When its message was last offered. */
         long sentNs;
+        /** Offers of its current message: 1 = not re-sent (its answer times the round trip). */
+        int sends;
+        /** The transport refused its last offer (back pressure): offered again at the next duty cycle. */
+        boolean unsent;
     }
 
     private final Link link;
     private final ReplicaExecution execution;
     private final long epoch;
     private final long retransmitNs;
+    /** The longest wait for an answer before a re-send, however slow the round trips were. */
+    private final long maxRetransmitNs;
     private final ReplicationSettings settings;
     private final BatchDecoder decoder = new BatchDecoder();
     private final Slot[] slots;
@@ -133,6 +143,11 @@ public final class PrimaryReplicator implements Link.MessageHandler
     private long lastWorkNs;
     private long lastControlNs;
     private long lastSentNs;
+    /** Smoothed round trip from shipping a message to its answer, and its mean deviation (0: no sample yet). */
+    private long smoothedRoundTripNs;
+    private long roundTripDeviationNs;
+    /** Wait before a first re-send: in [retransmitNs, maxRetransmitNs], adapted to the round trips. */
+    private long retransmitTimeoutNs;
     private boolean clockStarted;
     private String refusal;
     private long pairedIncarnation;
@@ -182,6 +197,8 @@ public final class PrimaryReplicator implements Link.MessageHandler
         this.epoch = epoch;
         this.settings = settings.conclude();
         this.retransmitNs = settings.retransmitNs();
+        this.maxRetransmitNs = Math.max(retransmitNs, settings.peerTimeoutNs() / MAX_RETRANSMIT_PEER_TIMEOUT_DIVISOR);
+        this.retransmitTimeoutNs = retransmitNs;
         this.peer = peer;
         this.committedRoot = execution.root();
         this.slots = new Slot[settings.maxInFlightBatches()];
@@ -460,7 +477,12 @@ public final class PrimaryReplicator implements Link.MessageHandler
             if (Status.AWAITING_TOKEN == slot.status || Status.AWAITING_KEYS == slot.status)
             {
                 awaiting = true;
-                if (nowNs - slot.sentNs >= retransmitNs)
+                if (slot.unsent)
+                {
+                    resend(slot); // the transport refused it: no answer can come, offer it again now
+                    work++;
+                }
+                else if (nowNs - slot.sentNs >= retransmitTimeout(slot.sends))
                 {
                     resend(slot);
                     counters.retransmits++;
@@ -757,6 +779,10 @@ public final class PrimaryReplicator implements Link.MessageHandler
             return;
         }
         CrashPoints.hit(CrashPoint.PRIMARY_TOKEN_RECEIVED);
+        if (1 == slot.sends)
+        {
+            sampleRoundTrip(nowNs - slot.sentNs);
+        }
         // after a transfer only the state must agree: the backup's replies were computed by its own
         // (nondeterministic) execution, and only the primary releases replies
         if (Messages.tokenRoot(buffer, offset) == slot.root &&
@@ -911,8 +937,54 @@ public final class PrimaryReplicator implements Link.MessageHandler
 
     private void send(final Slot slot)
     {
+        slot.sends = 0;
+        slot.unsent = false;
+        resend(slot);
+    }
+
+    private void offer(final Slot slot)
+    {
         slot.sentNs = nowNs;
-        offer(slot.message, slot.messageLength);
+        if (!slot.unsent)
+        {
+            slot.sends++; // a refused offer sent nothing: offering it again is not a re-send
+        }
+        slot.unsent = !offer(slot.message, slot.messageLength);
+    }
+
+    /**
+     * @param sends offers of the message so far (at least 1).
+     * @return how long to wait for its answer before offering it again: the adaptive timeout, doubled
+     * for each re-send already made, at most {@code maxRetransmitNs}.
+     */
+    private long retransmitTimeout(final int sends)
+    {
+        final int doublings = Math.min(sends - 1, 16);
+        return Math.min(maxRetransmitNs, retransmitTimeoutNs << doublings);
+    }
+
+    /**
+     * The answer to a message offered once came {@code roundTripNs} after it (Karn: a re-sent message's
+     * answer is ambiguous and not sampled). Like TCP's retransmission timer (RFC 6298): the timeout is
+     * the smoothed round trip plus four deviations, kept in [retransmitNs, maxRetransmitNs]. With K
+     * batches in flight a batch's answer comes after the backup executed the batches before it, so the
+     * round trip grows with the pipeline; a fixed timeout shorter than it re-sent every batch.
+     */
+    private void sampleRoundTrip(final long roundTripNs)
+    {
+        if (0 == smoothedRoundTripNs)
+        {
+            smoothedRoundTripNs = Math.max(1, roundTripNs);
+            roundTripDeviationNs = roundTripNs / 2;
+        }
+        else
+        {
+            final long error = roundTripNs - smoothedRoundTripNs;
+            roundTripDeviationNs += (Math.abs(error) - roundTripDeviationNs) / 4;
+            smoothedRoundTripNs = Math.max(1, smoothedRoundTripNs + error / 8);
+        }
+        retransmitTimeoutNs = Math.max(retransmitNs,
+            Math.min(maxRetransmitNs, smoothedRoundTripNs + 4 * roundTripDeviationNs));
     }
 
     /**
@@ -924,16 +996,18 @@ public final class PrimaryReplicator implements Link.MessageHandler
         {
             Messages.batchLastCommittedSeq(slot.message, 0, execution.lastCommittedSeq());
         }
-        send(slot);
+        offer(slot);
     }
 
-    private void offer(final DirectBuffer buffer, final int length)
+    private boolean offer(final DirectBuffer buffer, final int length)
     {
         lastSentNs = nowNs;
         if (!link.offer(buffer, 0, length))
         {
             counters.backPressured++;
+            return false;
         }
+        return true;
     }
 
     /**

@@ -280,13 +280,15 @@ public final class NodeCommand implements Callable<Integer>
                     "\"batches\":%d,\"checkpoints\":%d,\"checkpointMode\":\"%s\",\"checkpointMaxPauseUs\":%d," +
                     "\"checkpointLastDurationMs\":%d,\"checkpointsFailed\":%d,\"recovered\":%s," +
                     "\"role\":\"%s\",\"epoch\":%d,\"requestsInState\":%d,\"committedAlone\":%d," +
+                    "\"mostBatchesInFlight\":%d,\"linkRetransmits\":%d,\"linkBackPressured\":%d," +
                     "\"stateDigest\":\"%016x\",\"invariants\":{\"conservation\":%s}}%n",
                     replied.get(), submitted, seconds, replied.get() / seconds, driveSeconds,
                     driveSeconds > 0 ? driveRequests / driveSeconds : 0.0, warmup, counters.batches(),
                     counters.checkpoints(), checkpointMode, counters.checkpointMaxPauseUs(),
                     counters.checkpointLastDurationMs(), counters.checkpointsFailed(),
                     null == recovery ? "null" : ReplayCommand.json(recovery), engine.role(), engine.epoch(),
-                    engine.requestsInState(), counters.committedAlone(), engine.root(),
+                    engine.requestsInState(), counters.committedAlone(), counters.mostBatchesInFlight(),
+                    counters.linkRetransmits(), counters.linkBackPressured(), engine.root(),
                     checked ? Boolean.toString(conservation) : "null");
             }
             else
@@ -309,6 +311,9 @@ public final class NodeCommand implements Callable<Integer>
                     out.printf(Locale.ROOT, "replica           %s at epoch %d (started as %s), %d requests in state, " +
                         "%d batches committed alone%n", engine.role(), engine.epoch(), role, engine.requestsInState(),
                         counters.committedAlone());
+                    out.printf(Locale.ROOT, "link              %d messages re-sent, %d refused by the transport, " +
+                        "at most %d batches in flight%n", counters.linkRetransmits(), counters.linkBackPressured(),
+                        counters.mostBatchesInFlight());
                 }
                 out.printf(Locale.ROOT, "state digest      %016x%n", engine.root());
                 out.printf(Locale.ROOT, "conservation      %s (total at start %d + deltas %d vs %d)%n",
