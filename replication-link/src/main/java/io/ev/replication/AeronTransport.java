@@ -126,7 +126,9 @@ public final class AeronTransport implements AutoCloseable
         }
         final String publicationChannel = "aeron:udp?endpoint=" + ctx.peerEndpoint() +
             (0 == ctx.mtuLength() ? "" : "|mtu=" + ctx.mtuLength());
-        final String subscriptionChannel = "aeron:udp?endpoint=" + ctx.listenEndpoint();
+        final int window = ctx.receiverWindowLength();
+        final String subscriptionChannel = "aeron:udp?endpoint=" + ctx.listenEndpoint() +
+            (0 == window ? "" : "|rcv-wnd=" + window + "|so-rcvbuf=" + window);
         return new AeronLink(aeron, publicationChannel, ctx.streamId(), subscriptionChannel, ctx.streamId(),
             maxMessageLength());
     }
@@ -275,10 +277,18 @@ public final class AeronTransport implements AutoCloseable
         public static final int MTU_LENGTH_MIN = 32 + 32;
         /** Largest {@link #mtuLength(int)}: Aeron's maximum, the largest UDP datagram it sends. */
         public static final int MTU_LENGTH_MAX = 65504;
+        /**
+         * Default {@link #receiverWindowLength(int)}, where the host's socket buffers allow it: the data of
+         * several batches in flight (a SmallBank batch of 1,024 requests is ~44 KiB).
+         */
+        public static final int RECEIVER_WINDOW_LENGTH_DEFAULT = 2 << 20;
+        /** Smallest non-zero {@link #receiverWindowLength(int)}. */
+        public static final int RECEIVER_WINDOW_LENGTH_MIN = 64 << 10;
         /** Default stream id of a UDP link. */
         public static final int STREAM_ID_DEFAULT = 1001;
 
         private static final Path DEV_SHM = Paths.get("/dev/shm");
+        private static final Path RMEM_MAX = Paths.get("/proc/sys/net/core/rmem_max");
 
         private Path aeronDir;
         private Threading threading = Threading.SHARED;
@@ -291,6 +301,7 @@ public final class AeronTransport implements AutoCloseable
         private int streamId = STREAM_ID_DEFAULT;
         private boolean allowNonLoopback;
         private int mtuLength;
+        private int receiverWindowLength = -1;
         private ErrorHandler errorHandler = Throwable::printStackTrace;
         private final AtomicLong errorCount = new AtomicLong();
         private ErrorHandler countingErrorHandler;
@@ -439,6 +450,31 @@ public final class AeronTransport implements AutoCloseable
             return mtuLength;
         }
 
+        /**
+         * @param receiverWindowLength how many bytes the peer may send ahead of what this node's link has
+         *                             polled (Aeron's {@code rcv-wnd} flow-control window), and this node's UDP
+         *                             receive socket buffer ({@code so-rcvbuf}), so that a full window is never
+         *                             dropped by the kernel: in [{@value #RECEIVER_WINDOW_LENGTH_MIN},
+         *                             termBufferLength / 2], or 0 for Aeron's defaults (128 KiB and the host's
+         *                             default socket buffer). Aeron's default holds about three SmallBank batches:
+         *                             with more batches in flight the primary's later messages (decisions
+         *                             included) waited for the backup to poll the earlier ones. Default: {@value
+         *                             #RECEIVER_WINDOW_LENGTH_DEFAULT}, lowered to the host's largest socket buffer
+         *                             ({@code /proc/sys/net/core/rmem_max}) and to termBufferLength / 2; 0 when
+         *                             that is under the minimum.
+         */
+        public Context receiverWindowLength(final int receiverWindowLength)
+        {
+            this.receiverWindowLength = receiverWindowLength;
+            return this;
+        }
+
+        /** @return the receiver window, resolved by {@link #conclude()} when left at its default. */
+        public int receiverWindowLength()
+        {
+            return receiverWindowLength;
+        }
+
         /** @param allowNonLoopback allow endpoints off loopback (and host names); default false. */
         public Context allowNonLoopback(final boolean allowNonLoopback)
         {
@@ -517,6 +553,18 @@ public final class AeronTransport implements AutoCloseable
                 throw invalid("mtuLength = " + mtuLength + " must be 0 (Aeron's default) or a multiple of 32 in [" +
                     MTU_LENGTH_MIN + ", " + MTU_LENGTH_MAX + "]");
             }
+            if (receiverWindowLength < 0)
+            {
+                final int window = (int)Math.min(Math.min(RECEIVER_WINDOW_LENGTH_DEFAULT, termBufferLength / 2),
+                    hostMaxReceiveBuffer());
+                receiverWindowLength = window < RECEIVER_WINDOW_LENGTH_MIN ? 0 : window;
+            }
+            else if (0 != receiverWindowLength &&
+                (receiverWindowLength < RECEIVER_WINDOW_LENGTH_MIN || receiverWindowLength > termBufferLength / 2))
+            {
+                throw invalid("receiverWindowLength = " + receiverWindowLength + " must be 0 (Aeron's default) or " +
+                    "in [" + RECEIVER_WINDOW_LENGTH_MIN + ", termBufferLength / 2 = " + termBufferLength / 2 + "]");
+            }
             if ((null == listenEndpoint) != (null == peerEndpoint))
             {
                 throw invalid("listenEndpoint and peerEndpoint must be set together (or neither, for IPC only): " +
@@ -546,6 +594,22 @@ public final class AeronTransport implements AutoCloseable
             };
             concluded = true;
             return this;
+        }
+
+        /**
+         * @return the largest receive socket buffer an unprivileged process may ask for on this host (Linux's
+         * {@code net.core.rmem_max}), or {@link #RECEIVER_WINDOW_LENGTH_DEFAULT} where it cannot be read.
+         */
+        static long hostMaxReceiveBuffer()
+        {
+            try
+            {
+                return Long.parseLong(Files.readString(RMEM_MAX).trim());
+            }
+            catch (final IOException | NumberFormatException | SecurityException ex)
+            {
+                return RECEIVER_WINDOW_LENGTH_DEFAULT;
+            }
         }
 
         private static Path defaultTempParentDir(final int termBufferLength)

@@ -105,6 +105,8 @@ public final class BackupReplicator implements Link.MessageHandler
     private int round;
     private int keyCount;
     private boolean holding;
+    /** A BATCH was received in this poll: executed once the poll returned (see {@link #doWork}). */
+    private boolean batchesArrived;
     private String failure;
     private String syncRefusal;
 
@@ -191,6 +193,15 @@ public final class BackupReplicator implements Link.MessageHandler
         }
         lastWorkNs = nowNs;
         int work = link.poll(this, 16);
+        if (batchesArrived)
+        {
+            // executed after the poll, not in its handler, and one per duty cycle: the transport counts
+            // the messages consumed (and, over UDP, opens its flow-control window to the primary) when
+            // the poll returns, so the next batches and the primary's decisions travel while this one
+            // executes, and a decision waits behind at most one execution
+            batchesArrived = executeAhead(1);
+            work++;
+        }
         if ((Phase.JOINING == phase || Phase.SYNCING == phase) && nowNs - lastControlNs >= settings.retransmitNs())
         {
             if (catchingUp && Phase.SYNCING == phase)
@@ -615,7 +626,7 @@ public final class BackupReplicator implements Link.MessageHandler
             counters.held++;
             return;
         }
-        executeAhead();
+        batchesArrived = true;
     }
 
     /**
@@ -646,13 +657,26 @@ public final class BackupReplicator implements Link.MessageHandler
      */
     private void executeAhead()
     {
-        while (!holding && openCount < open.length)
+        executeAhead(Integer.MAX_VALUE);
+    }
+
+    /**
+     * @param most the most batches to execute.
+     * @return whether a received batch is still ready to execute.
+     */
+    private boolean executeAhead(final int most)
+    {
+        for (int executed = 0; !holding && openCount < open.length; executed++)
         {
             final Open batch = open(openCount);
             if (!batch.ahead || batch.aheadRound != round ||
                 batch.seq != execution.lastCommittedSeq() + 1 + openCount)
             {
-                return;
+                return false;
+            }
+            if (executed == most)
+            {
+                return true;
             }
             batch.ahead = false;
             batch.attempt = 0;
@@ -660,6 +684,7 @@ public final class BackupReplicator implements Link.MessageHandler
             execute(batch, false);
             sendToken(batch);
         }
+        return false;
     }
 
     private void onDecision(final DirectBuffer buffer, final int offset)

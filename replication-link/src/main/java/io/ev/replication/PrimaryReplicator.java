@@ -35,8 +35,10 @@ import org.agrona.concurrent.UnsafeBuffer;
  *   batches wait, new batches wait too ({@code PENDING}): a repair only ever touches the newest
  *   open batch.</li>
  * </ul>
- * The primary drives: it re-sends each batch's last message to the backup until the expected
- * answer arrives ({@code retransmitNs}); the backup answers duplicates idempotently. Messages of an
+ * The primary drives: it re-sends the oldest batch's last message to the backup until the expected
+ * answer arrives, after an adaptive timeout (at least {@code retransmitNs}, see {@link #sampleAnswerWait});
+ * a message the transport refused is offered again at once; the backup answers duplicates
+ * idempotently. Messages of an
  * older epoch are dropped (answered with a heartbeat of this epoch, which fences an old primary); a
  * newer epoch means this primary was fenced. With K = 1 this is Eve's synchronous protocol.
  * <p>
@@ -143,10 +145,12 @@ public final class PrimaryReplicator implements Link.MessageHandler
     private long lastWorkNs;
     private long lastControlNs;
     private long lastSentNs;
-    /** Smoothed round trip from shipping a message to its answer, and its mean deviation (0: no sample yet). */
-    private long smoothedRoundTripNs;
-    private long roundTripDeviationNs;
-    /** Wait before a first re-send: in [retransmitNs, maxRetransmitNs], adapted to the round trips. */
+    /** When the backup last answered a message awaiting an answer (a token or the keys a batch wrote). */
+    private long lastAnswerNs;
+    /** Smoothed wait from a send to its answer ({@link #sampleAnswerWait}) and its mean deviation (0: none yet). */
+    private long smoothedWaitNs;
+    private long waitDeviationNs;
+    /** Wait for an answer before a re-send: in [retransmitNs, maxRetransmitNs], adapted to the answers' waits. */
     private long retransmitTimeoutNs;
     private boolean clockStarted;
     private String refusal;
@@ -476,18 +480,22 @@ public final class PrimaryReplicator implements Link.MessageHandler
             final Slot slot = slot(i);
             if (Status.AWAITING_TOKEN == slot.status || Status.AWAITING_KEYS == slot.status)
             {
-                awaiting = true;
                 if (slot.unsent)
                 {
                     resend(slot); // the transport refused it: no answer can come, offer it again now
                     work++;
                 }
-                else if (nowNs - slot.sentNs >= retransmitTimeout(slot.sends))
+                else if (!awaiting && nowNs - Math.max(slot.sentNs, lastAnswerNs) >= retransmitTimeoutNs)
                 {
+                    // the backup answers in seq order: only the oldest message awaiting an answer is timed,
+                    // from its send or the last answer, whichever is later; a later one is re-sent when it
+                    // becomes the oldest and still gets no answer. Backed off until an answer is sampled.
                     resend(slot);
+                    retransmitTimeoutNs = Math.min(maxRetransmitNs, 2 * retransmitTimeoutNs);
                     counters.retransmits++;
                     work++;
                 }
+                awaiting = true;
             }
         }
         if (!awaiting && Peer.PAIRED == peer && nowNs - Math.max(lastSentNs, lastControlNs) >= settings.heartbeatNs())
@@ -781,8 +789,9 @@ public final class PrimaryReplicator implements Link.MessageHandler
         CrashPoints.hit(CrashPoint.PRIMARY_TOKEN_RECEIVED);
         if (1 == slot.sends)
         {
-            sampleRoundTrip(nowNs - slot.sentNs);
+            sampleAnswerWait(nowNs - slot.sentNs);
         }
+        lastAnswerNs = nowNs;
         // after a transfer only the state must agree: the backup's replies were computed by its own
         // (nondeterministic) execution, and only the primary releases replies
         if (Messages.tokenRoot(buffer, offset) == slot.root &&
@@ -899,6 +908,7 @@ public final class PrimaryReplicator implements Link.MessageHandler
             counters.stale++;
             return;
         }
+        lastAnswerNs = nowNs;
         keysToShip.clear();
         keyList.clear();
         execution.forEachWrittenKey(slot.seq, (key, pageDigest) -> addKey(key));
@@ -953,38 +963,30 @@ public final class PrimaryReplicator implements Link.MessageHandler
     }
 
     /**
-     * @param sends offers of the message so far (at least 1).
-     * @return how long to wait for its answer before offering it again: the adaptive timeout, doubled
-     * for each re-send already made, at most {@code maxRetransmitNs}.
+     * The answer to a message offered once came {@code waitNs} after it (Karn: a re-sent message's answer
+     * is ambiguous and not sampled). Like TCP's retransmission timer (RFC 6298): the timeout is the
+     * smoothed wait plus four deviations, kept in [retransmitNs, maxRetransmitNs], doubled by each re-send
+     * until an answer is sampled again, and it runs for the oldest message awaiting an answer only, from
+     * its send or the last answer, whichever is later. With
+     * K batches in flight the backup answers each batch after executing the ones before it: a fixed
+     * timeout on each batch's own send, shorter than that, re-sent every batch (and the re-sent batches
+     * delayed the decisions queued behind them).
      */
-    private long retransmitTimeout(final int sends)
+    private void sampleAnswerWait(final long waitNs)
     {
-        final int doublings = Math.min(sends - 1, 16);
-        return Math.min(maxRetransmitNs, retransmitTimeoutNs << doublings);
-    }
-
-    /**
-     * The answer to a message offered once came {@code roundTripNs} after it (Karn: a re-sent message's
-     * answer is ambiguous and not sampled). Like TCP's retransmission timer (RFC 6298): the timeout is
-     * the smoothed round trip plus four deviations, kept in [retransmitNs, maxRetransmitNs]. With K
-     * batches in flight a batch's answer comes after the backup executed the batches before it, so the
-     * round trip grows with the pipeline; a fixed timeout shorter than it re-sent every batch.
-     */
-    private void sampleRoundTrip(final long roundTripNs)
-    {
-        if (0 == smoothedRoundTripNs)
+        if (0 == smoothedWaitNs)
         {
-            smoothedRoundTripNs = Math.max(1, roundTripNs);
-            roundTripDeviationNs = roundTripNs / 2;
+            smoothedWaitNs = Math.max(1, waitNs);
+            waitDeviationNs = waitNs / 2;
         }
         else
         {
-            final long error = roundTripNs - smoothedRoundTripNs;
-            roundTripDeviationNs += (Math.abs(error) - roundTripDeviationNs) / 4;
-            smoothedRoundTripNs = Math.max(1, smoothedRoundTripNs + error / 8);
+            final long error = waitNs - smoothedWaitNs;
+            waitDeviationNs += (Math.abs(error) - waitDeviationNs) / 4;
+            smoothedWaitNs = Math.max(1, smoothedWaitNs + error / 8);
         }
         retransmitTimeoutNs = Math.max(retransmitNs,
-            Math.min(maxRetransmitNs, smoothedRoundTripNs + 4 * roundTripDeviationNs));
+            Math.min(maxRetransmitNs, smoothedWaitNs + 4 * waitDeviationNs));
     }
 
     /**

@@ -321,6 +321,18 @@ final class AeronLinkTest
         assertInvalid("mtuLength = 1000 must be 0 (Aeron's default) or a multiple of 32 in [64, 65504]",
             new AeronTransport.Context().mtuLength(1000));
         assertInvalid("mtuLength = 65536 must be", new AeronTransport.Context().mtuLength(65536));
+        assertInvalid("receiverWindowLength = 1000 must be 0 (Aeron's default) or in [65536, termBufferLength / 2",
+            new AeronTransport.Context().receiverWindowLength(1000));
+        assertInvalid("receiverWindowLength = 8388608 must be 0 (Aeron's default) or in [65536, " +
+            "termBufferLength / 2 = 4194304]",
+            new AeronTransport.Context().termBufferLength(8 << 20).receiverWindowLength(8 << 20));
+        assertEquals(0, new AeronTransport.Context().receiverWindowLength(0).conclude().receiverWindowLength());
+        final long hostCapped = Math.min(AeronTransport.Context.RECEIVER_WINDOW_LENGTH_DEFAULT,
+            AeronTransport.Context.hostMaxReceiveBuffer());
+        assertEquals(hostCapped < AeronTransport.Context.RECEIVER_WINDOW_LENGTH_MIN ? 0 : hostCapped,
+            new AeronTransport.Context().conclude().receiverWindowLength(), "the default, capped by the host");
+        assertEquals(0, new AeronTransport.Context().termBufferLength(64 << 10).conclude().receiverWindowLength(),
+            "a term too small for the smallest window leaves Aeron's default");
 
         new AeronTransport.Context().listenEndpoint("localhost:40000").peerEndpoint("127.0.0.2:1").conclude();
         new AeronTransport.Context().listenEndpoint("[::1]:40000").peerEndpoint("127.255.255.254:65535").conclude();

@@ -32,16 +32,16 @@ class BackupBadFrameTest
     {
         final BackupReplicator backup = new BackupReplicator(network.endpoint("backup"), state, 1, settings,
             BackupReplicator.Phase.PAIRED);
-        backup.onMessage(message, 0, batch(0, -1, false));
+        deliver(backup, batch(0, -1, false));
         assertEquals(0, backup.openSeq(), "a whole batch executes");
 
-        backup.onMessage(message, 0, batch(1, 0, true));
+        deliver(backup, batch(1, 0, true));
         assertEquals(1, backup.counters().malformed());
         assertEquals(-1, state.lastCommittedSeq(), "batch 0 was not committed on the word of a damaged message");
         assertEquals(1, backup.openBatches(), "the damaged batch was not executed");
         assertNull(backup.failure());
 
-        backup.onMessage(message, 0, batch(1, 0, false));
+        deliver(backup, batch(1, 0, false));
         assertEquals(0, state.lastCommittedSeq(), "the same batch, whole, is acted on");
         assertEquals(1, backup.openSeq());
     }
@@ -62,6 +62,16 @@ class BackupBadFrameTest
         assertNotNull(backup.syncRefusal());
         assertEquals(1, backup.counters().syncFailures());
         assertEquals(BackupReplicator.Phase.JOINING, backup.phase(), "it starts over with a HELLO");
+    }
+
+    /**
+     * Hands {@link #message} to the backup as its poll would, then lets it run the duty cycle that
+     * executes what arrived (a received batch executes after the poll, not in its handler).
+     */
+    private void deliver(final BackupReplicator backup, final int length)
+    {
+        backup.onMessage(message, 0, length);
+        backup.doWork(network.nowNs());
     }
 
     /**

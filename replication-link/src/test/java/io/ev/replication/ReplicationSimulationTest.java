@@ -180,6 +180,65 @@ class ReplicationSimulationTest
         return new Result(counters.detected(), counters.repairedByTransfer(), counters.discarded(), mostInFlight);
     }
 
+    /**
+     * A backup that answers each batch long after {@code retransmitNs} (a slow link here; a deep pipeline
+     * in practice: the backup answers a batch after executing the K before it) must not be sent every
+     * batch again: the primary's re-send timeout adapts to the answers' waits. A fixed timeout re-sent each
+     * batch several times. With no loss, every re-send is a spurious one.
+     */
+    @ParameterizedTest(name = "maxInFlightBatches {0}")
+    @ValueSource(ints = {1, 4, 8})
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void shouldAdaptTheResendTimeoutToABackupThatAnswersSlowly(final int maxInFlight)
+    {
+        final SimulatedNetwork network = new SimulatedNetwork(7);
+        network.connect("primary", "backup");
+        final long oneWayNs = 3 * RETRANSMIT_NS; // a round trip of 3 retransmit timeouts
+        network.direction("primary", "backup").delayNs(oneWayNs, oneWayNs);
+        network.direction("backup", "primary").delayNs(oneWayNs, oneWayNs);
+        final ModelReplica primaryState = new ModelReplica(1, 0, 0, 0, maxInFlight);
+        final ModelReplica backupState = new ModelReplica(2, 0, 0, 0, maxInFlight);
+        final ReplicationSettings settings =
+            new ReplicationSettings().retransmitNs(RETRANSMIT_NS).maxInFlightBatches(maxInFlight);
+        final PrimaryReplicator primary = new PrimaryReplicator(
+            network.endpoint("primary"), primaryState, 1, settings, PrimaryReplicator.Peer.PAIRED);
+        final BackupReplicator backup = new BackupReplicator(
+            network.endpoint("backup"), backupState, 1, settings, BackupReplicator.Phase.PAIRED);
+        final BatchEncoder encoder = new BatchEncoder();
+        final UnsafeBuffer payload = new UnsafeBuffer(new byte[16]);
+        final int batches = 200;
+        long begun = 0;
+        long reported = 0;
+        for (long steps = 0; reported < batches; steps++)
+        {
+            assertTrue(steps < MAX_STEPS_PER_BATCH * batches, "batch " + reported + " did not commit");
+            while (begun < batches && primary.readyForBatch())
+            {
+                encoder.reset(begun);
+                payload.putLong(0, begun % 50);
+                payload.putLong(8, 1);
+                encoder.add(0, begun, 1, 0, payload, 0, 16);
+                primary.begin(begun, encoder.buffer(), 0, encoder.finish(), network.nowNs());
+                begun++;
+            }
+            while (-1 != primary.pollCommitted())
+            {
+                reported++;
+            }
+            primary.doWork(network.nowNs());
+            backup.doWork();
+            network.advanceBy(STEP_NS);
+        }
+        assertNull(primary.failure());
+        assertEquals(primaryState.values, backupState.values);
+        // before the first answer the timeout is retransmitNs (then doubled per re-send): the first
+        // batches are re-sent a few times; once answers come, nothing is
+        final long retransmits = primary.counters().retransmits();
+        System.out.println("ReplicationSimulationTest K=" + maxInFlight + " slow backup: " + retransmits +
+            " re-sends for " + batches + " batches");
+        assertTrue(retransmits <= 4, retransmits + " re-sends for " + batches + " batches without loss");
+    }
+
     @Test
     @Timeout(value = 30, unit = TimeUnit.SECONDS)
     void shouldRefuseAPeerSpeakingAnotherProtocolVersion()
