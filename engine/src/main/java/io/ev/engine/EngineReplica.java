@@ -212,15 +212,8 @@ public final class EngineReplica implements ReplicaExecution
         final int slot = slot(seq);
         if (null != journal)
         {
-            // kept until commit: the entry is journaled with its commit marker
-            final BatchEncoder encoder = journalEncoders[slot].reset(seq);
-            while (entry.next())
-            {
-                encoder.add(entry.clientId(), entry.requestId(), entry.type(), entry.phase(), entry.payload(), 0,
-                    entry.payload().capacity());
-            }
-            encoder.finish();
-            entry.rewind();
+            // kept until commit: the entry is journaled with its commit marker (the primary's bytes)
+            journalEncoders[slot].copyOf(seq, entry).finish();
         }
         final Batch batch = batches[slot];
         batch.reset(seq);

@@ -148,15 +148,15 @@ public final class BatchDecoder
         return payload;
     }
 
-    /**
-     * @return the entry's length in bytes, header included.
-     */
     /** @return the entry this decoder points at (header included; {@link #entryLength()} bytes). */
     public DirectBuffer entry()
     {
         return entry;
     }
 
+    /**
+     * @return the entry's length in bytes, header included.
+     */
     public int entryLength()
     {
         return length;

@@ -61,6 +61,29 @@ public final class BatchEncoder
     }
 
     /**
+     * Makes this the copy of a whole batch entry another encoder wrote and a {@link BatchDecoder} checked
+     * (e.g. the primary's entry a backup received): the same bytes as adding its requests one by one,
+     * without decoding and encoding each.
+     *
+     * @param seq     the batch seq to journal it as.
+     * @param decoder wraps the entry.
+     */
+    public BatchEncoder copyOf(final long seq, final BatchDecoder decoder)
+    {
+        final int entryLength = decoder.entryLength();
+        if (entryLength > buffer.capacity())
+        {
+            grow(Math.max(entryLength, buffer.capacity() * 2));
+        }
+        buffer.putBytes(0, decoder.entry(), 0, entryLength);
+        buffer.putLong(SEQ_OFFSET, seq);
+        length = entryLength;
+        count = buffer.getInt(COUNT_OFFSET);
+        maxPhase = buffer.getInt(PHASE_COUNT_OFFSET) - 1;
+        return this;
+    }
+
+    /**
      * Appends a request in batch order.
      */
     public BatchEncoder add(
