@@ -26,6 +26,12 @@ import java.util.regex.Pattern;
  * of a round are next to each other in time, on a noisy host) and the median over rounds is the
  * result. Pinning uses {@code taskset}; without it (or with fewer than 2 CPUs) the runs are unpinned
  * and the summary says so. A status line per run, a summary, {@code --json}.
+ * <p>
+ * A third run per round (unless {@code --neighbour false}) measures what the replicated pair cannot avoid
+ * on the host: two standalone nodes at once, pinned to cores 0 and 1, the one on core 0 reported.
+ * Two busy cores share the last-level cache and memory bandwidth (and on a VM perhaps a physical
+ * core), so each runs slower than alone; replicated / that is the cost of replication itself, and
+ * that / standalone the host's ceiling for any one-core-per-replica ratio.
  */
 public final class ReplicationOverhead
 {
@@ -51,6 +57,8 @@ public final class ReplicationOverhead
         final double[] standalone = new double[options.rounds];
         final double[] replicated = new double[options.rounds];
         final double[] ratios = new double[options.rounds];
+        final double[] neighboured = new double[options.neighbour ? options.rounds : 0];
+        final double[] neighbourRatios = new double[neighboured.length];
         try
         {
             for (int round = 0; round < options.rounds; round++)
@@ -69,6 +77,15 @@ public final class ReplicationOverhead
                 }
                 ratios[round] = replicated[round] / standalone[round];
                 progress.printf(Locale.ROOT, "round %d ratio replicated/standalone %.3f%n", round + 1, ratios[round]);
+                if (options.neighbour)
+                {
+                    neighboured[round] = neighboured(options, pinned, work.resolve("n" + round));
+                    neighbourRatios[round] = replicated[round] / neighboured[round];
+                    progress.printf(Locale.ROOT, "round %d standalone beside a neighbour %.0f requests/s " +
+                        "(%.3f of alone); replicated / it %.3f%n", round + 1, neighboured[round],
+                        neighboured[round] / standalone[round], neighbourRatios[round]);
+                }
+                progress.flush();
             }
         }
         finally
@@ -76,14 +93,19 @@ public final class ReplicationOverhead
             deleteRecursively(work);
         }
         final double median = median(ratios);
+        final String neighbourJson = !options.neighbour ? "" : String.format(Locale.ROOT,
+            ",\"standaloneBesideNeighbourPerSec\":%s,\"ratiosToStandaloneBesideNeighbour\":%s," +
+            "\"medianRatioToStandaloneBesideNeighbour\":%.4f,\"medianHostCeiling\":%.4f",
+            Arrays.toString(neighboured), Arrays.toString(neighbourRatios), median(neighbourRatios),
+            median(ceilings(neighboured, standalone)));
         if (options.json)
         {
             System.out.printf(Locale.ROOT, "{\"rounds\":%d,\"requests\":%d,\"warmup\":%d,\"window\":%d," +
                 "\"inFlight\":%d,\"mtu\":%d,\"accounts\":%d,\"pinned\":%b," +
-                "\"standalonePerSec\":%s,\"replicatedPerSec\":%s,\"ratios\":%s,\"medianRatio\":%.4f}%n",
+                "\"standalonePerSec\":%s,\"replicatedPerSec\":%s,\"ratios\":%s,\"medianRatio\":%.4f%s}%n",
                 options.rounds, options.requests, options.warmup, options.window, options.inFlight,
                 options.mtu, options.accounts, pinned, Arrays.toString(standalone),
-                Arrays.toString(replicated), Arrays.toString(ratios), median);
+                Arrays.toString(replicated), Arrays.toString(ratios), median, neighbourJson);
         }
         else
         {
@@ -93,7 +115,24 @@ public final class ReplicationOverhead
                 pinned ? "one core per replica (taskset)" : "UNPINNED (no taskset or < 2 CPUs)", options.rounds,
                 median, Arrays.toString(ratios), options.requests, options.warmup, options.window, options.inFlight,
                 median(standalone), median(replicated));
+            if (options.neighbour)
+            {
+                System.out.printf(Locale.ROOT, "standalone beside a neighbour on the other core: median %.0f " +
+                    "requests/s, host ceiling (it / standalone alone) median %.3f; replicated / it: median %.3f " +
+                    "(per round %s)%n", median(neighboured), median(ceilings(neighboured, standalone)),
+                    median(neighbourRatios), Arrays.toString(neighbourRatios));
+            }
         }
+    }
+
+    private static double[] ceilings(final double[] neighboured, final double[] standalone)
+    {
+        final double[] ceilings = new double[neighboured.length];
+        for (int i = 0; i < ceilings.length; i++)
+        {
+            ceilings[i] = neighboured[i] / standalone[i];
+        }
+        return ceilings;
     }
 
     private static double standalone(final Options options, final boolean pinned, final Path dir) throws Exception
@@ -102,6 +141,30 @@ public final class ReplicationOverhead
             "--requests", Long.toString(options.warmup + options.requests), "--warmup", Long.toString(options.warmup),
             "--window", Integer.toString(options.window), "--json");
         return throughput(process, "standalone");
+    }
+
+    /**
+     * Two standalone nodes at once, on cores 0 and 1, each driving its own SmallBank requests.
+     *
+     * @return the throughput of the one on core 0.
+     */
+    private static double neighboured(final Options options, final boolean pinned, final Path dir) throws Exception
+    {
+        final String[] args = {"--role", "standalone", "--drive", "smallbank", "--requests",
+            Long.toString(options.warmup + options.requests), "--warmup", Long.toString(options.warmup),
+            "--window", Integer.toString(options.window), "--json"};
+        final Process neighbour = node(options, pinned, "1", dir.resolve("neighbour"), args);
+        try
+        {
+            final Process measured = node(options, pinned, "0", dir.resolve("measured"), args);
+            final double throughput = throughput(measured, "standalone beside a neighbour");
+            throughput(neighbour, "the neighbour standalone");
+            return throughput;
+        }
+        finally
+        {
+            neighbour.destroyForcibly();
+        }
     }
 
     private static double replicated(final Options options, final boolean pinned, final Path dir) throws Exception
@@ -218,11 +281,12 @@ public final class ReplicationOverhead
         int inFlight = 8;
         int mtu = 65504;
         int accounts = 100_000;
+        boolean neighbour = true;
 
         static String usage()
         {
             return "usage: bin/ev overhead [--rounds R] [--requests N] [--warmup N] [--window N] [--in-flight K] " +
-                "[--mtu BYTES] [--accounts N] [--json]\n" +
+                "[--mtu BYTES] [--accounts N] [--neighbour true|false] [--json]\n" +
                 "  --rounds R     standalone + replicated runs, alternating order (default 5)\n" +
                 "  --requests N   SmallBank requests measured per run (default 1000000)\n" +
                 "  --warmup N     requests driven first in each run, not measured (JIT warm-up; default 1000000)\n" +
@@ -230,6 +294,8 @@ public final class ReplicationOverhead
                 "  --in-flight K  the replicated pair's most batches in flight (default 8)\n" +
                 "  --mtu BYTES    the pair's UDP datagram size (default 65504; 0 = Aeron's 1408)\n" +
                 "  --accounts N   SmallBank customers (default 100000)\n" +
+                "  --neighbour B  true (default): a third run per round, two standalone nodes at once on cores 0\n" +
+                "                 and 1 (the host's ceiling for a replicated pair); false: leave it out\n" +
                 "  --json         summary as one JSON object on stdout (status lines go to stderr)";
         }
 
@@ -263,6 +329,11 @@ public final class ReplicationOverhead
                     break;
                 case "--accounts":
                     accounts = parseInt(option, value);
+                    break;
+                case "--neighbour":
+                    require("true".equals(value) || "false".equals(value), "--neighbour " + value +
+                        " must be true or false");
+                    neighbour = Boolean.parseBoolean(value);
                     break;
                 default:
                     throw new IllegalArgumentException("unknown option " + option);
