@@ -51,9 +51,21 @@ final class HostCpus
      */
     static String describe(final String benchmark, final int workers, final boolean pin, final int cpus)
     {
+        final String pinning;
+        if (!pin)
+        {
+            pinning = "";
+        }
+        else if (workers > 1)
+        {
+            pinning = ", pinning asked (best effort, see ParallelExecutor)";
+        }
+        else
+        {
+            pinning = ", pin ignored (one worker executes on the calling thread)";
+        }
         return String.format(Locale.ROOT, "%s%s workers=%d on %d available processors%s%s", LINE_PREFIX, benchmark,
-            workers, cpus, pin ? ", pinning asked (best effort, see ParallelExecutor)" : "",
-            oversubscribed(workers, cpus) ?
+            workers, cpus, pinning, oversubscribed(workers, cpus) ?
             ": OVERSUBSCRIBED (the workers time-share the CPUs; not a point of a scaling curve)" : "");
     }
 
