@@ -31,6 +31,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * two JMH benchmarks is noise. Run with {@code -prof gc}: gc.alloc.rate.norm is bytes per request,
  * over all threads of the JVM (client, batcher, workers); target below 16 B.
  * <p>
+ * {@code -p pin=true} sets {@link io.ev.engine.Engine.Context#pinCpus(boolean)}: with more than one worker,
+ * worker i asks OpenHFT Affinity for CPU i (best effort; off by default). A {@code workers} value above the
+ * available processors still runs and is marked oversubscribed ({@link HostCpus}); the client and the
+ * batcher need two CPUs more, so the scaling curve is clean up to {@code cores - 2} workers.
+ * <p>
  * Not final: JMH generates subclasses of benchmark and state classes.
  */
 @BenchmarkMode(Mode.Throughput)
@@ -60,6 +65,10 @@ public class EngineBenchmark
     @Param({ "100000" })
     int accounts;
 
+    /** Pin worker i to CPU i (best effort, OpenHFT Affinity); only with more than one worker. */
+    @Param({ "false" })
+    boolean pin;
+
     private EngineDriver driver;
 
     /**
@@ -69,7 +78,8 @@ public class EngineBenchmark
     public void setUp()
     {
         BenchmarkMain.requireJvmOptions();
-        driver = new EngineDriver(workers, maxBatchRequests, accounts, profile, null);
+        HostCpus.announce("EngineBenchmark", workers, pin);
+        driver = new EngineDriver(workers, maxBatchRequests, accounts, profile, null, null, null, null, pin);
     }
 
     /**

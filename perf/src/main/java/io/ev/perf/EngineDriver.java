@@ -110,6 +110,26 @@ final class EngineDriver implements AutoCloseable
         final Journal.Context journal,
         final String replicaTransport)
     {
+        this(workers, maxBatchRequests, accounts, profile, observer, idleStrategy, journal, replicaTransport, false);
+    }
+
+    /**
+     * As above, with the engine's worker pinning.
+     *
+     * @param pinCpus {@link Engine.Context#pinCpus(boolean)} of the engine (not of a backup replica): worker i
+     *                asks for CPU i, best effort.
+     */
+    EngineDriver(
+        final int workers,
+        final int maxBatchRequests,
+        final int accounts,
+        final String profile,
+        final ReplyListener observer,
+        final Supplier<IdleStrategy> idleStrategy,
+        final Journal.Context journal,
+        final String replicaTransport,
+        final boolean pinCpus)
+    {
         this.requests = new SmallBankRequests(SmallBankRequests.DEFAULT_COUNT, accounts, profile);
         this.window = 2 * maxBatchRequests;
         this.accounts = accounts;
@@ -134,6 +154,7 @@ final class EngineDriver implements AutoCloseable
             .store(SmallBank.storeContext(accounts, maxBatchRequests))
             .registry(registry)
             .workers(workers)
+            .pinCpus(pinCpus)
             .maxBatchRequests(maxBatchRequests)
             .initializer((store, writer) ->
                 initialTotalCents[0] = SmallBankLoader.load(store, writer, accounts, SmallBankRequests.SEED)));

@@ -56,7 +56,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  *       engine's, and for replay that every token was verified. Ratio = replay / raw throughput
  *       (higher is better; target >= 0.9).</li>
  * </ul>
- * The JMH suite ({@code bin/ev bench}) remains the source of absolute times and allocation.
+ * The JMH suite ({@code bin/ev bench jmh}) remains the source of absolute times and allocation.
  */
 public final class InterleavedRatio
 {

@@ -315,7 +315,7 @@ final class ReportWriter
             System.getProperty("java.vm.vendor") + ")";
     }
 
-    private static String quote(final String text)
+    static String quote(final String text)
     {
         return "\"" + text.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
     }

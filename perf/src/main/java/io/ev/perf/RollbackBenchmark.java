@@ -7,7 +7,6 @@ import java.util.concurrent.TimeUnit;
 
 import io.ev.store.StateStore;
 import io.ev.store.StoreWriter;
-import org.agrona.concurrent.UnsafeBuffer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -16,13 +15,12 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-
-import static io.ev.perf.StoreFixtures.VALUE_BYTES;
 
 /**
  * {@link StateStore#rollback(long)} of a sealed batch of {@value #BATCH_WRITES} overwrites of
@@ -36,7 +34,13 @@ import static io.ev.perf.StoreFixtures.VALUE_BYTES;
  * from the undo log into the map with their page digests and versions, and recomputing the Merkle
  * paths of the touched pages. The rollback closes the batch, so the same seq is begun again.
  * One rollback takes hundreds of microseconds, so {@code Level.Invocation}'s per-call timestamps
- * are negligible. Not final: JMH generates subclasses.
+ * are negligible.
+ * <p>
+ * {@code workers} writers wrote the batch ({@link ParallelWrites}): with 1 the benchmark thread itself,
+ * as the engine with one worker; with N &gt; 1 the N threads of a {@link io.ev.pipeline.ParallelExecutor},
+ * keys dealt round-robin, so the rollback walks N undo logs of {@value #BATCH_WRITES}/N entries each,
+ * written by other cores, as the engine's batcher does after a divergence. Not final: JMH generates
+ * subclasses.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -53,11 +57,13 @@ public class RollbackBenchmark
     static final int BATCH_WRITES = 1_000;
     /** Key sets cycled through, so consecutive batches write different keys. */
     static final int KEY_SETS = 64;
-    private static final int VERSION_OFFSET = Long.BYTES;
+
+    /** Writers (threads) of each rolled-back batch; above the available processors they time-share them. */
+    @Param({ "1", "2", "4", "8", "16" })
+    int workers;
 
     private StateStore store;
-    private StoreWriter writer;
-    private final UnsafeBuffer value = StoreFixtures.newValue();
+    private ParallelWrites writes;
     private long[] keys;
     private int keySet;
     private long seq;
@@ -70,21 +76,24 @@ public class RollbackBenchmark
     public void setUpTrial()
     {
         BenchmarkMain.requireJvmOptions();
-        store = StoreFixtures.openStore(RECORD_COUNT);
-        writer = store.newWriter();
+        HostCpus.announce("RollbackBenchmark", workers, false);
+        store = StoreFixtures.openStoreForWorkers(RECORD_COUNT, workers);
+        final StoreWriter writer = store.newWriter();
         seq = StoreFixtures.load(store, writer, RECORD_COUNT);
         keys = StoreFixtures.distinctPageKeys(store, KEY_SETS, BATCH_WRITES, RECORD_COUNT);
         committedRoot = store.root();
+        writes = new ParallelWrites(store, writer, workers, BATCH_WRITES);
     }
 
     /**
-     * Frees the store, after checking that the rollbacks left it as loaded.
+     * Stops the writers and frees the store, after checking that the rollbacks left it as loaded.
      */
     @TearDown(Level.Trial)
     public void tearDownTrial()
     {
         try
         {
+            writes.close();
             if (store.root() != committedRoot || store.size() != RECORD_COUNT)
             {
                 throw new IllegalStateException("rollback did not restore the store: root " + store.root() +
@@ -98,18 +107,13 @@ public class RollbackBenchmark
     }
 
     /**
-     * Untimed: begins batch {@code seq}, overwrites {@value #BATCH_WRITES} keys and seals.
+     * Untimed: begins batch {@code seq}, the workers overwrite {@value #BATCH_WRITES} keys, seals.
      */
     @Setup(Level.Invocation)
     public void writeAndSeal()
     {
         store.begin(seq);
-        value.putLong(VERSION_OFFSET, keySet);
-        final int base = keySet * BATCH_WRITES;
-        for (int i = 0; i < BATCH_WRITES; i++)
-        {
-            writer.put(seq, keys[base + i], value, 0, VALUE_BYTES);
-        }
+        writes.write(seq, keys, keySet * BATCH_WRITES, BATCH_WRITES, keySet);
         store.seal(seq);
         keySet = (keySet + 1) % KEY_SETS;
     }

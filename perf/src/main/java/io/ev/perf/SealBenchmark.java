@@ -7,7 +7,6 @@ import java.util.concurrent.TimeUnit;
 
 import io.ev.store.StateStore;
 import io.ev.store.StoreWriter;
-import org.agrona.concurrent.UnsafeBuffer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -22,14 +21,17 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import static io.ev.perf.StoreFixtures.VALUE_BYTES;
-
 /**
  * {@link StateStore#seal(long)} of a batch that dirtied {@value #DIRTY_PAGES} distinct pages, in a
  * store of 100,000 and of 10,000,000 records with the same page count
  * ({@value StoreFixtures#PAGE_COUNT}), so that only the record count differs. Seal recomputes the
  * Merkle paths of the dirty pages: its cost should not grow with the record count.
  * Target: seal at 10M / seal at 100K at most 1.5.
+ * <p>
+ * {@code workers} writers wrote the batch ({@link ParallelWrites}): with 1 the benchmark thread itself,
+ * as the engine with one worker; with N &gt; 1 the N threads of a {@link io.ev.pipeline.ParallelExecutor},
+ * keys dealt round-robin, as the engine's workers. The seal then runs on the benchmark thread (the
+ * engine's batcher), reading page records and dirty marks that other cores wrote.
  * <p>
  * Each invocation: an untimed invocation-level setup begins the next batch and overwrites
  * {@value #DIRTY_PAGES} existing keys, one per page (the next of {@value #KEY_SETS} pre-generated
@@ -38,8 +40,9 @@ import static io.ev.perf.StoreFixtures.VALUE_BYTES;
  * negligible here: one seal takes tens of microseconds, far above the timer's resolution and
  * cost, and {@code Mode.AverageTime} then reports the mean of the individually timed seals.
  * <p>
- * Loading 10M records (one writer, batches of 100K: ~25 s on 2 cores) is done once per fork in the trial setup.
- * The store is off-heap, so the heap stays at 1 GiB. Not final: JMH generates subclasses.
+ * Loading 10M records (one writer, batches of 100K: ~25 s on 2 cores) is done once per fork in the trial
+ * setup; {@code -p recordCount=100000} leaves it out. The store is off-heap, so the heap stays at 1 GiB.
+ * Not final: JMH generates subclasses.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -53,15 +56,17 @@ public class SealBenchmark
     static final int DIRTY_PAGES = 1_000;
     /** Key sets cycled through, so consecutive batches write different keys. */
     static final int KEY_SETS = 64;
-    private static final int VERSION_OFFSET = Long.BYTES;
 
     /** Records loaded before measurement. */
     @Param({ "100000", "10000000" })
     long recordCount;
 
+    /** Writers (threads) of each sealed batch; above the available processors they time-share them. */
+    @Param({ "1", "2", "4", "8", "16" })
+    int workers;
+
     private StateStore store;
-    private StoreWriter writer;
-    private final UnsafeBuffer value = StoreFixtures.newValue();
+    private ParallelWrites writes;
     private long[] keys;
     private int keySet;
     private long seq;
@@ -73,34 +78,38 @@ public class SealBenchmark
     public void setUpTrial()
     {
         BenchmarkMain.requireJvmOptions();
-        store = StoreFixtures.openStore(recordCount);
-        writer = store.newWriter();
+        HostCpus.announce("SealBenchmark", workers, false);
+        store = StoreFixtures.openStoreForWorkers(recordCount, workers);
+        final StoreWriter writer = store.newWriter();
         seq = StoreFixtures.load(store, writer, recordCount);
         keys = StoreFixtures.distinctPageKeys(store, KEY_SETS, DIRTY_PAGES, recordCount);
+        writes = new ParallelWrites(store, writer, workers, DIRTY_PAGES);
     }
 
     /**
-     * Frees the store.
+     * Stops the writers and frees the store.
      */
     @TearDown(Level.Trial)
     public void tearDownTrial()
     {
-        store.close();
+        try
+        {
+            writes.close();
+        }
+        finally
+        {
+            store.close();
+        }
     }
 
     /**
-     * Untimed: begins batch {@code seq} and overwrites one key in each of {@value #DIRTY_PAGES} pages.
+     * Untimed: begins batch {@code seq}; the workers overwrite one key in each of {@value #DIRTY_PAGES} pages.
      */
     @Setup(Level.Invocation)
     public void beginAndWrite()
     {
         store.begin(seq);
-        value.putLong(VERSION_OFFSET, seq);
-        final int base = keySet * DIRTY_PAGES;
-        for (int i = 0; i < DIRTY_PAGES; i++)
-        {
-            writer.put(seq, keys[base + i], value, 0, VALUE_BYTES);
-        }
+        writes.write(seq, keys, keySet * DIRTY_PAGES, DIRTY_PAGES, seq);
         keySet = (keySet + 1) % KEY_SETS;
     }
 

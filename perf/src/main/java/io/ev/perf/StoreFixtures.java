@@ -34,6 +34,12 @@ final class StoreFixtures
     static final int UNDO_ENTRY_BYTES = StateStore.Context.undoBytesPerWrite(VALUE_BYTES);
     /** Undo bytes per batch: a preload batch (100K inserts, 32 B each) or ~69,000 overwrites fit. */
     static final int UNDO_BYTES_PER_BATCH = 8 << 20;
+    /**
+     * Undo bytes per batch of the stores with several writers (seal and rollback by N writers): a preload
+     * batch (100K inserts, 32 B each) still fits, and 17 writers x 4 open batches take 272 MiB of direct memory
+     * where {@link #UNDO_BYTES_PER_BATCH} would take twice that.
+     */
+    static final int WRITERS_UNDO_BYTES_PER_BATCH = 4 << 20;
     /** Seed of every pre-generated key sequence, so runs measure the same keys. */
     static final long SEED = 0x5EEDL;
 
@@ -62,12 +68,33 @@ final class StoreFixtures
 
     static StateStore openStore(final long recordCount, final int undoBytesPerBatch, final int pageCount)
     {
+        return openStore(recordCount, undoBytesPerBatch, pageCount, 1);
+    }
+
+    /**
+     * @param writers writers the store allows (one per thread).
+     * @return an in-memory store for {@code recordCount} records of {@link #VALUE_BYTES}.
+     */
+    static StateStore openStore(
+        final long recordCount, final int undoBytesPerBatch, final int pageCount, final int writers)
+    {
         return StateStore.open(new StateStore.Context()
             .maxEntries(recordCount + recordCount / 4 + 1024)
             .maxValueBytes(VALUE_BYTES)
             .pageCount(pageCount)
-            .writers(1)
+            .writers(writers)
             .undoBytesPerBatch(undoBytesPerBatch));
+    }
+
+    /**
+     * @param recordCount records to be loaded.
+     * @param workers     the writers of {@link ParallelWrites}: the store gets one more for the loader when
+     *                    {@code workers > 1} (with one worker the loader's writer writes).
+     * @return an in-memory store for {@code recordCount} records with {@link #PAGE_COUNT} pages.
+     */
+    static StateStore openStoreForWorkers(final long recordCount, final int workers)
+    {
+        return openStore(recordCount, WRITERS_UNDO_BYTES_PER_BATCH, PAGE_COUNT, 1 == workers ? 1 : workers + 1);
     }
 
     /**

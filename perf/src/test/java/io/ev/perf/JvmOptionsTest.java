@@ -3,21 +3,26 @@
  */
 package io.ev.perf;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.openjdk.jmh.results.RunResult;
-import org.openjdk.jmh.runner.Runner;
-import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.CommandLineOptionException;
 import org.openjdk.jmh.runner.options.Options;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class JvmOptionsTest
@@ -98,20 +103,51 @@ class JvmOptionsTest
 
     /**
      * End to end: a real forked benchmark JVM, whose trial setup calls
-     * {@link BenchmarkMain#requireJvmOptions()} and fails the run (-foe) if a flag is missing.
+     * {@link BenchmarkMain#requireJvmOptions()} and fails the run (-foe) if a flag is missing; run the way
+     * {@code bin/ev bench jmh} runs it, so the JSON result file gets its host file.
      */
     @Test
-    void shouldRunForkedBenchmarkJvmWithTheOptions() throws CommandLineOptionException, RunnerException
+    void shouldRunForkedBenchmarkJvmWithTheOptions(@TempDir final Path dir) throws Exception
     {
-        final Options options = BenchmarkMain.options(
-            "-f", "1", "-wi", "0", "-i", "1", "-r", "100ms", "-foe", "true", "-v", "SILENT",
-            RollbackBenchmark.class.getSimpleName());
+        final String results = dir.resolve("results.json").toString();
+        final String[] args = {"-f", "1", "-wi", "0", "-i", "1", "-r", "100ms", "-foe", "true", "-v", "SILENT",
+            "-p", "workers=2", "-rf", "json", "-rff", results, RollbackBenchmark.class.getSimpleName()};
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
-        final Collection<RunResult> results = new Runner(options).run();
+        final Collection<RunResult> runResults = BenchmarkMain.runAndDescribe(
+            BenchmarkMain.options(args), args, new PrintStream(out, true, StandardCharsets.UTF_8));
 
-        assertEquals(1, results.size());
-        final double nsPerWrite = results.iterator().next().getPrimaryResult().getScore();
+        assertEquals(1, runResults.size());
+        final double nsPerWrite = runResults.iterator().next().getPrimaryResult().getScore();
         assertTrue(nsPerWrite > 0, "score " + nsPerWrite);
+        assertTrue(Files.readString(Path.of(results), StandardCharsets.UTF_8).contains("\"workers\" : \"2\""));
+        final String host = Files.readString(dir.resolve("results-host.json"), StandardCharsets.UTF_8);
+        final boolean oversubscribed = HostCpus.oversubscribed(2, HostCpus.available());
+        assertTrue(host.startsWith("{\"date\":") && host.contains("\"availableProcessors\":" + HostCpus.available()) &&
+            host.contains("\"benchmark\":\"io.ev.perf.RollbackBenchmark.rollback\"") &&
+            host.contains("\"params\":{\"workers\":\"2\"},\"oversubscribed\":" + oversubscribed + "}"), host);
+        assertEquals(oversubscribed, out.toString(StandardCharsets.UTF_8).contains("OVERSUBSCRIBED"), out::toString);
+    }
+
+    @Test
+    void shouldNameTheHostFileAfterTheResultFile() throws CommandLineOptionException
+    {
+        assertEquals("out/store-host.json", BenchmarkMain.hostFile("out/store.json"));
+        assertEquals("store.csv.host.json", BenchmarkMain.hostFile("store.csv"));
+        assertEquals("jmh-result.json", BenchmarkMain.resultFile(BenchmarkMain.options("-rf", "json")));
+        assertEquals("x.txt", BenchmarkMain.resultFile(BenchmarkMain.options("-rff", "x.txt")));
+        assertNull(BenchmarkMain.resultFile(BenchmarkMain.options("-f", "1")));
+    }
+
+    @Test
+    void shouldMarkMoreWorkersThanProcessorsOversubscribed()
+    {
+        assertTrue(HostCpus.describe("EngineBenchmark", 16, false, 2).endsWith(
+            "EngineBenchmark workers=16 on 2 available processors: OVERSUBSCRIBED (the workers time-share the " +
+            "CPUs; not a point of a scaling curve)"));
+        assertFalse(HostCpus.describe("EngineBenchmark", 2, true, 2).contains("OVERSUBSCRIBED"));
+        assertFalse(HostCpus.oversubscribed(16, 16));
+        assertTrue(HostCpus.oversubscribed(17, 16));
     }
 
     private static List<String> tokens(final String text)
