@@ -660,9 +660,10 @@ public final class Engine implements AutoCloseable
                 ctx.commitListener().onCommit(executed, root);
             }
             oldestUnreleased = seq + 1;
+            // counted before the replies go out: a client that saw every reply reads every batch
+            counters.batches.incrementOrdered();
             releaseReplies(executed, seq, count);
             CrashPoints.hit(primaryRole ? CrashPoint.PRIMARY_REPLY_RELEASED : null);
-            counters.batches.incrementOrdered();
             requestsSinceCheckpoint += count;
         }
 
