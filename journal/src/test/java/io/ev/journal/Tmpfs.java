@@ -30,9 +30,13 @@ final class Tmpfs
         return run(List.of("mount", "-t", "tmpfs", "-o", "size=" + megabytes + "m", "tmpfs", dir.toString()));
     }
 
+    /**
+     * Unmounts lazily: files the JVM still maps (Chronicle releases its mappings on a background thread)
+     * keep the tmpfs alive until they are unmapped, detached from the directory tree at once.
+     */
     static void unmount(final Path dir) throws IOException, InterruptedException
     {
-        final String failed = run(List.of("umount", dir.toString()));
+        final String failed = run(List.of("umount", "--lazy", dir.toString()));
         if (null != failed)
         {
             throw new IllegalStateException("cannot unmount the test tmpfs " + dir + ": " + failed);
