@@ -219,7 +219,8 @@ class TmpfsDiskFullTest
                 ex = assertThrows(JournalException.class, () -> journal.checkpoints().take(store, 2));
             }
             assertEquals(JournalException.Reason.DISK_FULL, ex.reason(), ex.getMessage());
-            assertContains(ex.getMessage(), checkpoints.resolve(Checkpoints.name(1) + Checkpoints.TMP_SUFFIX).toString());
+            final Path tmpFile = checkpoints.resolve(Checkpoints.name(1) + Checkpoints.TMP_SUFFIX);
+            assertContains(ex.getMessage(), tmpFile.toString());
             assertContains(ex.getMessage(), ENOSPC);
             assertContains(ex.getMessage(), "the older checkpoints stand");
             assertEquals(List.of(first), list(checkpoints), "the temporary files are gone");
@@ -267,7 +268,7 @@ class TmpfsDiskFullTest
     private void fill(final long leaveFree) throws IOException
     {
         final long size = Files.getFileStore(mount).getUsableSpace() - leaveFree;
-        assertTrue(size > 0, "cannot leave " + leaveFree + " bytes free of " + Files.getFileStore(mount).getUsableSpace());
+        assertTrue(size > 0, "cannot leave " + leaveFree + " bytes free on " + mount);
         final ByteBuffer chunk = ByteBuffer.allocate(1 << 20);
         try (FileChannel channel = FileChannel.open(filler, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
             StandardOpenOption.APPEND))

@@ -38,8 +38,9 @@ import static io.ev.store.StateStoreException.Reason.IO_ERROR;
  * </ol>
  * Memory: the captured pre-images, bounded by {@code maxCaptureBytes}; beyond it the snapshot
  * fails with {@link StateStoreException.Reason#CAPTURE_FULL} (the store is unaffected). A failed write
- * of either file fails it with {@link StateStoreException.Reason#IO_ERROR}, the I/O exception as cause. Execution never waits for the snapshot except for Chronicle's
- * per-segment lock while the scan reads a segment.
+ * of either file fails it with {@link StateStoreException.Reason#IO_ERROR}, the I/O exception as cause.
+ * Execution never waits for the snapshot except for Chronicle's per-segment lock while the scan reads a
+ * segment.
  */
 public final class ConcurrentSnapshot
 {

@@ -97,7 +97,8 @@ class DiskFaultTest
         final long baseSeed = Long.getLong("ev.disk.seed", System.nanoTime());
         final int runs = Integer.getInteger("ev.disk.runs", 1);
         System.out.println("DiskFaultTest base seed " + baseSeed + " (-Dev.disk.seed=" + baseSeed + ")");
-        final Totals totals = new Totals();
+        final Totals[] totals = new Totals[Fault.values().length];
+        Arrays.setAll(totals, (i) -> new Totals());
         for (int run = 0; run < runs; run++)
         {
             for (final Fault fault : Fault.values())
@@ -107,7 +108,7 @@ class DiskFaultTest
                 final Settings settings = new Settings(seed);
                 final Journal.Context journal = new Journal.Context().dir(dir).reserveAheadBytes(64 << 10)
                     .faultInjector(injector(fault, new SplittableRandom(seed ^ 0x5DEECE66DL)));
-                totals.add(runUntilStopped(dir, settings, journal, fault.reason,
+                totals[fault.ordinal()].add(runUntilStopped(dir, settings, journal, fault.reason,
                     fault.name().startsWith("JOURNAL") ? dir.resolve("journal") : dir.resolve("checkpoints"),
                     () ->
                     {
@@ -115,7 +116,10 @@ class DiskFaultTest
                 deleteTree(dir);
             }
         }
-        System.out.println("DiskFaultTest injected: " + totals);
+        for (final Fault fault : Fault.values())
+        {
+            System.out.println("DiskFaultTest injected " + fault + ": " + totals[fault.ordinal()]);
+        }
     }
 
     @Test
@@ -165,54 +169,67 @@ class DiskFaultTest
         final Path mount = mountOrSkip(96);
         try
         {
-            final long seed = Long.getLong("ev.disk.seed", System.nanoTime());
-            final SplittableRandom random = new SplittableRandom(seed);
-            // a checkpoint (every 2,000 requests) of 500 customers needs about 60 KiB: it fails on ENOSPC, or
-            // the check of free space against minFreeDiskBytes (64 MiB, every 256th batch) refuses first
-            final long leaveFree = random.nextLong(32 << 10);
-            final long fillAfter = 500 + random.nextInt(2_000);
-            final String context = "node seed " + seed + " (disk filled to " + leaveFree + " bytes free after " +
-                fillAfter + " committed; -Dev.disk.seed=" + seed + ")";
-            System.out.println(context);
-            final Path dir = mount.resolve("node");
-            final Path filler = mount.resolve("filler");
-            final Process process = startNode(dir, seed);
-            final java.util.concurrent.CountDownLatch reached = new java.util.concurrent.CountDownLatch(1);
-            final AtomicLong last = new AtomicLong();
-            final List<String> lines = new ArrayList<>();
-            final Thread reader = new Thread(() -> lines.addAll(
-                CrashRecoveryTest.drain(process.getInputStream(), fillAfter, reached, last)));
-            reader.start();
-            assertTrue(reached.await(120, TimeUnit.SECONDS), context + ": never committed " + fillAfter + ": " + lines);
-            fill(filler, mount, leaveFree);
-            final boolean exited = process.waitFor(120, TimeUnit.SECONDS);
-            if (!exited)
+            final long baseSeed = Long.getLong("ev.disk.seed", System.nanoTime());
+            final int runs = Integer.getInteger("ev.disk.runs", 1);
+            final Totals totals = new Totals();
+            for (int run = 0; run < runs; run++)
             {
-                process.destroyForcibly();
+                totals.add(nodeUntilDiskFull(mount, baseSeed + run));
             }
-            reader.join(TimeUnit.SECONDS.toMillis(60));
-            assertTrue(exited, context + ": the node did not stop on the full disk: " + lines);
-            final String output = String.join("\n", lines);
-            assertEquals(EvCli.EXIT_DATA, process.exitValue(), context + ": " + output);
-            assertTrue(output.contains("ev: DISK_FULL: engine stopped, nothing more is acknowledged"), output);
-            assertTrue(output.contains(dir.toString()), output);
-            assertTrue(!output.contains("\tat "), "no stack trace: " + output);
-            final long reported = last.get();
-            System.out.println(context + ": committed " + reported + ", then " +
-                lines.stream().filter((l) -> l.startsWith("ev: ")).findFirst().orElse("?"));
-
-            Files.delete(filler);
-            final long inState = verify(dir, reported, context);
-            final String[] again = CliTestSupport.runWithin(240, "node", "--data", dir.toString(), "--drive",
-                "smallbank", "--requests", "300", "--json");
-            assertEquals("0", again[0], Arrays.toString(again));
-            assertEquals("true", CliTestSupport.field(again[1], "conservation"), again[1]);
-            assertEquals(Long.toString(inState + 300), CliTestSupport.field(again[1], "requestsInState"), again[1]);
+            System.out.println("DiskFaultTest node: " + totals);
         }
         finally
         {
             Tmpfs.unmount(mount);
         }
+    }
+
+    private static Run nodeUntilDiskFull(final Path mount, final long seed) throws Exception
+    {
+        final SplittableRandom random = new SplittableRandom(seed);
+        // a checkpoint (every 2,000 requests) of 500 customers needs about 60 KiB: it fails on ENOSPC, or
+        // the check of free space against minFreeDiskBytes (64 MiB, every 256th batch) refuses first
+        final long leaveFree = random.nextLong(32 << 10);
+        final long fillAfter = 500 + random.nextInt(1_500);
+        final String context = "node seed " + seed + " (disk filled to " + leaveFree + " bytes free after " +
+            fillAfter + " committed; -Dev.disk.seed=" + seed + ")";
+        System.out.println(context);
+        final Path dir = mount.resolve("node-" + seed);
+        final Path filler = mount.resolve("filler");
+        final Process process = startNode(dir, seed);
+        final java.util.concurrent.CountDownLatch reached = new java.util.concurrent.CountDownLatch(1);
+        final AtomicLong last = new AtomicLong();
+        final List<String> lines = new ArrayList<>();
+        final Thread reader = new Thread(() -> lines.addAll(
+            CrashRecoveryTest.drain(process.getInputStream(), fillAfter, reached, last)));
+        reader.start();
+        assertTrue(reached.await(120, TimeUnit.SECONDS), context + ": never committed " + fillAfter + ": " + lines);
+        fill(filler, mount, leaveFree);
+        final boolean exited = process.waitFor(120, TimeUnit.SECONDS);
+        if (!exited)
+        {
+            process.destroyForcibly();
+        }
+        reader.join(TimeUnit.SECONDS.toMillis(60));
+        assertTrue(exited, context + ": the node did not stop on the full disk: " + lines);
+        final String output = String.join("\n", lines);
+        assertEquals(EvCli.EXIT_DATA, process.exitValue(), context + ": " + output);
+        assertTrue(output.contains("ev: DISK_FULL: engine stopped, nothing more is acknowledged"), output);
+        assertTrue(output.contains(dir.toString()), output);
+        assertTrue(!output.contains("\tat "), "no stack trace: " + output);
+        final long reported = last.get();
+        System.out.println(context + ": committed " + reported + ", then " +
+            lines.stream().filter((l) -> l.startsWith("ev: ")).findFirst().orElse("?"));
+
+        Files.delete(filler);
+        final long inState = verify(dir, reported, context);
+        final String[] again = CliTestSupport.runWithin(240, "node", "--data", dir.toString(), "--drive",
+            "smallbank", "--requests", "300", "--json");
+        assertEquals("0", again[0], Arrays.toString(again));
+        assertEquals("true", CliTestSupport.field(again[1], "conservation"), again[1]);
+        assertEquals(Long.toString(inState + 300), CliTestSupport.field(again[1], "requestsInState"), again[1]);
+        deleteTree(dir);
+        return new Run(0, reported, inState);
     }
 
     /**
@@ -599,8 +616,8 @@ class DiskFaultTest
         @Override
         public String toString()
         {
-            return runs + " runs, " + runs + " faults, " + submitted + " submitted, " + acknowledged +
-                " acknowledged, " + held + " held after recovery, 0 lost";
+            return runs + " runs, " + runs + " faults, " + (0 == submitted ? "" : submitted + " submitted, ") +
+                acknowledged + " acknowledged, " + held + " held after recovery, 0 lost";
         }
     }
 }
