@@ -54,7 +54,8 @@ import static io.ev.journal.JournalException.Reason.IO_ERROR;
  * steps of {@link Context#reserveAheadBytes(long)}): a full disk is then a synchronous
  * {@link JournalException.Reason#DISK_FULL} before anything of the entry is written. The first append
  * of a cycle file (and of a process) cannot be reserved before Chronicle positions it: it is guarded by
- * a free-space check instead. New batches are also refused while the free space is below
+ * a free-space check instead. Chronicle's metadata file, mapped as well, is reserved whole when the journal
+ * opens. New batches are also refused while the free space is below
  * {@link Context#minFreeDiskBytes(long)} (checked on the first batch and every 256th).
  */
 public final class Journal implements AutoCloseable
@@ -135,6 +136,7 @@ public final class Journal implements AutoCloseable
         }
         this.queue = opened;
         this.indexArrayBytes = (long)opened.indexCount() * Long.BYTES + 4096;
+        reserveMetadata(queueDir.resolve(SingleChronicleQueue.QUEUE_METADATA_FILE));
         this.controlBytes = BufferUtil.allocateDirectAligned(64, 64);
         this.control = new UnsafeBuffer(controlBytes);
     }
@@ -562,6 +564,34 @@ public final class Journal implements AutoCloseable
             {
                 // failure() is set: the next append throws CLOSED naming it
             }
+        }
+    }
+
+    /**
+     * Chronicle's table store ({@code metadata.cq4t}: write lock, cycle range) is a sparse mapped file as
+     * well: its blocks are allocated when the journal opens. On a full disk the journal still reads, and
+     * refuses every append naming the cause.
+     */
+    private void reserveMetadata(final Path file)
+    {
+        try
+        {
+            if (Files.exists(file))
+            {
+                final long size = Files.size(file);
+                if (null != ctx.faultInjector())
+                {
+                    ctx.faultInjector().beforeReserve(file, 0, size);
+                }
+                reserver.reserve(file, 0, size);
+            }
+        }
+        catch (final IOException ex)
+        {
+            final boolean full = ex instanceof SpaceReserver.Failed ? ((SpaceReserver.Failed)ex).diskFull() :
+                looksFull(ex);
+            fail(full ? DISK_FULL : IO_ERROR, "cannot reserve disk space for the journal's metadata file " + file +
+                ": " + ex.getMessage() + "; the journal can be read, no entry is appended", ex);
         }
     }
 

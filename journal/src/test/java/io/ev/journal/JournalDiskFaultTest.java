@@ -66,6 +66,10 @@ class JournalDiskFaultTest
 
             public void beforeReserve(final Path file, final long offset, final long length) throws IOException
             {
+                if (isMetadata(file))
+                {
+                    return;
+                }
                 files.add(file);
                 ranges.add(new long[] {offset, length});
                 if (ranges.size() == refused)
@@ -144,7 +148,10 @@ class JournalDiskFaultTest
 
             public void beforeReserve(final Path file, final long offset, final long length) throws IOException
             {
-                throw new IOException("Input/output error");
+                if (!isMetadata(file))
+                {
+                    throw new IOException("Input/output error");
+                }
             }
         };
         final BatchEncoder encoder = new BatchEncoder();
@@ -165,6 +172,58 @@ class JournalDiskFaultTest
             final Recorder recorder = new Recorder();
             assertEquals(1, journal.read(-1, recorder).batches());
             assertArrayEquals(new long[] {0}, recorder.batchSeqs());
+        }
+    }
+
+    /**
+     * Chronicle's metadata file is reserved whole when the journal opens: refused, the journal still
+     * reads everything and refuses appends naming the file.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aRefusedReservationOfTheMetadataFileAtOpenLetsTheJournalBeReadAndRefusesAppends()
+    {
+        final BatchEncoder encoder = new BatchEncoder();
+        try (Journal journal = Journal.open(context(dir)))
+        {
+            appendOne(journal, encoder, 0, marker("before"));
+            journal.appendCommit(0, 1, 2, 1);
+        }
+        final List<long[]> ranges = new ArrayList<>();
+        final Journal.FaultInjector injector = new Journal.FaultInjector()
+        {
+            public void beforeAppend(final short type, final long seq)
+            {
+            }
+
+            public void beforeReserve(final Path file, final long offset, final long length) throws IOException
+            {
+                assertTrue(isMetadata(file), "only the metadata file is reserved at open: " + file);
+                ranges.add(new long[] {offset, length});
+                throw new IOException(ENOSPC);
+            }
+        };
+        try (Journal journal = Journal.open(context(dir).faultInjector(injector)))
+        {
+            assertEquals(1, ranges.size());
+            assertEquals(0, ranges.get(0)[0]);
+            assertTrue(ranges.get(0)[1] > 0);
+            assertNotNull(journal.failure());
+            assertTrue(journal.failure().startsWith("DISK_FULL"), journal.failure());
+            assertContains(journal.failure(), "metadata.cq4t");
+            final Recorder recorder = new Recorder();
+            assertEquals(1, journal.read(-1, recorder).batches());
+            assertEquals(1, recorder.commits.size());
+            final JournalException refused = assertThrows(JournalException.class,
+                () -> appendOne(journal, encoder, 1, marker("after")));
+            assertEquals(JournalException.Reason.CLOSED, refused.reason());
+            assertContains(refused.getMessage(), "metadata.cq4t");
+            assertContains(refused.getMessage(), ENOSPC);
+        }
+        try (Journal journal = Journal.open(context(dir)))
+        {
+            assertNull(journal.failure(), "space freed: the journal goes on");
+            appendOne(journal, encoder, 1, marker("after"));
         }
     }
 
@@ -293,6 +352,11 @@ class JournalDiskFaultTest
             assertEquals(1, journal.checkpoints().newestFirst().size());
             assertNull(journal.failure());
         }
+    }
+
+    private static boolean isMetadata(final Path file)
+    {
+        return file.getFileName().toString().endsWith(".cq4t");
     }
 
     private List<Path> listCheckpointDir()
