@@ -863,11 +863,18 @@ public final class Engine implements AutoCloseable
         {
             if (journal.checkpoints().inProgress())
             {
-                if (journal.checkpoints().poll(store))
+                try
                 {
-                    onCheckpointDone();
+                    if (journal.checkpoints().poll(store))
+                    {
+                        onCheckpointDone();
+                    }
                 }
-                counters.checkpointsFailed.setOrdered(journal.checkpoints().failures());
+                finally
+                {
+                    // a checkpoint the disk refused throws (the journal stopped): counted all the same
+                    counters.checkpointsFailed.setOrdered(journal.checkpoints().failures());
+                }
             }
         }
 
@@ -881,7 +888,14 @@ public final class Engine implements AutoCloseable
             requestsSinceCheckpoint = 0;
             if (CheckpointMode.PAUSE == ctx.checkpointMode())
             {
-                journal.checkpoints().take(store, requests);
+                try
+                {
+                    journal.checkpoints().take(store, requests);
+                }
+                finally
+                {
+                    counters.checkpointsFailed.setOrdered(journal.checkpoints().failures());
+                }
                 onCheckpointDone();
             }
             else

@@ -25,15 +25,22 @@ import static io.ev.journal.JournalException.Reason.IO_ERROR;
  * Checkpoints of one node: {@code <dir>/checkpoints/checkpoint-<batches>.evsnap}, where
  * {@code <batches>} = last committed seq + 1 (20 digits, so names sort by age). Each is a state
  * snapshot (docs/formats.md: records, root, last committed seq, and as its tag the journal index
- * from which to replay), written to a temporary name, synced, then renamed, so a crash never leaves
- * a half checkpoint under a checkpoint name. After each checkpoint only the newest
+ * from which to replay), written to a temporary name, synced, journaled, then renamed, so a crash
+ * never leaves a half checkpoint under a checkpoint name. After each checkpoint only the newest
  * {@code checkpointsKept} stay, and journal cycles older than the oldest kept one are deleted.
+ * <p>
+ * A checkpoint whose file cannot be written, journaled or renamed (disk full, I/O error) deletes its
+ * temporary file, leaves the older checkpoints and journal cycles as they were, and stops the journal
+ * ({@link Journal#failure()}): the owner stops taking work, as for a failed append. A concurrent
+ * checkpoint that outgrew its capture bound is not a disk fault: it is counted and dropped, the journal
+ * goes on. Temporary files a crash left behind are deleted when the journal opens.
  */
 public final class Checkpoints
 {
     static final String DIR = "checkpoints";
     static final String PREFIX = "checkpoint-";
     static final String SUFFIX = ".evsnap";
+    static final String TMP_SUFFIX = ".tmp";
 
     private final Path dir;
     private final int kept;
@@ -45,6 +52,7 @@ public final class Checkpoints
     private long lastDurationNs;
     private long failures;
     private String lastFailure;
+    private final int staleFilesRemoved;
     private InProgress inProgress;
     private Thread deleter;
     private CrashPoint crashPoint;
@@ -62,6 +70,34 @@ public final class Checkpoints
         {
             throw new JournalException(IO_ERROR, "cannot create checkpoint directory " + dir + ": " + ex, ex);
         }
+        this.staleFilesRemoved = removeStaleFiles(dir);
+    }
+
+    /**
+     * Deletes the temporary files of checkpoints that never completed (the process stopped while writing
+     * one, or could not delete it after a failure): no checkpoint is in progress while the journal opens,
+     * and under a full disk they would hold space until the next checkpoint of the same batch.
+     *
+     * @return the files deleted.
+     */
+    private static int removeStaleFiles(final Path dir)
+    {
+        int removed = 0;
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, PREFIX + "*" + SUFFIX + TMP_SUFFIX + "*"))
+        {
+            for (final Path file : stream)
+            {
+                if (deleteQuietly(file))
+                {
+                    removed++;
+                }
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new JournalException(IO_ERROR, "cannot list checkpoints in " + dir + ": " + ex, ex);
+        }
+        return removed;
     }
 
     /**
@@ -96,22 +132,19 @@ public final class Checkpoints
         final long seq = store.lastCommittedSeq();
         final long journalIndex = journal.lastAppendedIndex() >= 0 ? journal.lastAppendedIndex() : journal.lastIndex();
         final Path file = dir.resolve(name(seq));
-        final Path tmp = dir.resolve(name(seq) + ".tmp");
+        final Path tmp = dir.resolve(name(seq) + TMP_SUFFIX);
         final long root;
         try
         {
             root = store.exportSnapshot(tmp, journalIndex);
+            injectAfterWritten(tmp);
         }
-        catch (final StateStoreException ex)
+        catch (final StateStoreException | IOException ex)
         {
             deleteQuietly(tmp);
-            throw new JournalException(IO_ERROR, "cannot write checkpoint " + file + ": " + ex.getMessage(), ex);
+            throw writeFailed("cannot write checkpoint " + tmp, ex);
         }
-        // journal the checkpoint before its file takes its final name: a checkpoint file always has
-        // its record (recovery reads the request count from it)
-        journal.appendCheckpoint(seq, root, journalIndex, requestCount);
-        CrashPoints.hit(crashPoint);
-        moveAtomically(tmp, file);
+        complete(seq, root, journalIndex, requestCount, tmp, file);
         prune();
         final long pause = System.nanoTime() - start;
         count++;
@@ -143,7 +176,7 @@ public final class Checkpoints
         final long seq = store.lastCommittedSeq();
         final long journalIndex = journal.lastAppendedIndex() >= 0 ? journal.lastAppendedIndex() : journal.lastIndex();
         final Path file = dir.resolve(name(seq));
-        final Path tmp = dir.resolve(name(seq) + ".tmp");
+        final Path tmp = dir.resolve(name(seq) + TMP_SUFFIX);
         final ConcurrentSnapshot snapshot = store.beginConcurrentSnapshot(tmp, journalIndex, maxCaptureBytes);
         final InProgress task = new InProgress(snapshot, file, tmp, journalIndex, requestCount, startNs);
         inProgress = task;
@@ -160,6 +193,8 @@ public final class Checkpoints
      * is complete journals the checkpoint and prunes old ones.
      *
      * @return true when a checkpoint completed in this call.
+     * @throws JournalException DISK_FULL or IO_ERROR when the checkpoint's file could not be written,
+     *                          journaled or renamed (the journal stopped).
      */
     public boolean poll(final StateStore store)
     {
@@ -179,16 +214,26 @@ public final class Checkpoints
             inProgress = null;
             if (null != task.error)
             {
+                recordPause(System.nanoTime() - startNs);
+                if (task.diskFault)
+                {
+                    throw writeFailed("cannot write checkpoint " + task.tmp, task.cause);
+                }
                 failures++;
                 lastFailure = task.error;
-                recordPause(System.nanoTime() - startNs);
                 return false;
             }
-            // journal the checkpoint before its file takes its final name: a checkpoint file always
-            // has its record (recovery reads the request count from it)
-            journal.appendCheckpoint(task.snapshot.seq(), task.snapshot.root(), task.journalIndex, task.requestCount);
-            CrashPoints.hit(crashPoint);
-            moveAtomically(task.tmp, task.file);
+            try
+            {
+                injectAfterWritten(task.tmp);
+            }
+            catch (final IOException ex)
+            {
+                deleteQuietly(task.tmp);
+                throw writeFailed("cannot write checkpoint " + task.tmp, ex);
+            }
+            complete(task.snapshot.seq(), task.snapshot.root(), task.journalIndex, task.requestCount, task.tmp,
+                task.file);
             pruneInBackground();
             count++;
             lastDurationNs = System.nanoTime() - task.startNs;
@@ -343,34 +388,89 @@ public final class Checkpoints
         return obsolete;
     }
 
-    private static void moveAtomically(final Path from, final Path to)
+    /**
+     * The checkpoint's file is complete under its temporary name: journals its record, then gives it its
+     * final name. The record comes first so that a checkpoint file always has its record (recovery reads
+     * the request count from it); a record without a file (a crash or failure in between) is ignored.
+     */
+    private void complete(
+        final long seq, final long root, final long journalIndex, final long requestCount, final Path tmp,
+        final Path file)
     {
         try
         {
+            journal.appendCheckpoint(seq, root, journalIndex, requestCount);
+        }
+        catch (final JournalException ex)
+        {
+            deleteQuietly(tmp);
+            failures++;
+            lastFailure = ex.getMessage();
+            throw ex;
+        }
+        CrashPoints.hit(crashPoint);
+        try
+        {
+            if (null != journal.context().faultInjector())
+            {
+                journal.context().faultInjector().beforeCheckpointRename(tmp, file);
+            }
             try
             {
-                Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             }
             catch (final AtomicMoveNotSupportedException ex)
             {
-                Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
             }
         }
         catch (final IOException ex)
         {
-            throw new JournalException(IO_ERROR, "cannot rename checkpoint " + from + " to " + to + ": " + ex, ex);
+            deleteQuietly(tmp);
+            throw writeFailed("cannot rename checkpoint " + tmp + " to " + file, ex);
         }
     }
 
-    private static void deleteQuietly(final Path file)
+    private void injectAfterWritten(final Path tmp) throws IOException
+    {
+        if (null != journal.context().faultInjector())
+        {
+            journal.context().faultInjector().afterCheckpointWritten(tmp);
+        }
+    }
+
+    /**
+     * A checkpoint could not be written or renamed: counts it and stops the journal, DISK_FULL when the
+     * cause is the disk (or quota) being full, IO_ERROR otherwise.
+     *
+     * @return the exception to throw.
+     */
+    private JournalException writeFailed(final String what, final Throwable ex)
+    {
+        IOException io = null;
+        for (Throwable t = ex; null != t && null == io; t = t.getCause())
+        {
+            io = t instanceof IOException ? (IOException)t : null;
+        }
+        final boolean full = null != io && journal.looksFull(io);
+        final JournalException failed = journal.fail(full ? JournalException.Reason.DISK_FULL : IO_ERROR,
+            what + ": " + ex.getMessage() + "; the temporary file was deleted, the older checkpoints stand, " +
+            "the journal takes no more entries", ex);
+        failures++;
+        lastFailure = failed.getMessage();
+        return failed;
+    }
+
+    private static boolean deleteQuietly(final Path file)
     {
         try
         {
-            Files.deleteIfExists(file);
+            return Files.deleteIfExists(file);
         }
         catch (final IOException ignore)
         {
-            // a leftover is harmless: recovery verifies every checkpoint it uses
+            // a leftover is harmless: recovery verifies every checkpoint it uses, the next open deletes it
+            return false;
         }
     }
 
@@ -408,10 +508,19 @@ public final class Checkpoints
         return lastDurationNs;
     }
 
-    /** @return concurrent checkpoints that failed (the store and journal are unaffected). */
+    /**
+     * @return checkpoints that failed: concurrent ones that outgrew their capture bound (the store and
+     * journal are unaffected) and ones whose file could not be written (the journal stopped).
+     */
     public long failures()
     {
         return failures;
+    }
+
+    /** @return temporary files of unfinished checkpoints deleted when the journal opened. */
+    public int staleFilesRemoved()
+    {
+        return staleFilesRemoved;
     }
 
     /** @return why the last failed checkpoint failed, or null. */
@@ -435,6 +544,9 @@ public final class Checkpoints
         Thread thread;
         volatile boolean done;
         volatile String error;
+        /** Whether the failure is the disk's (the journal must stop), not the capture bound's. */
+        volatile boolean diskFault;
+        volatile Throwable cause;
 
         InProgress(
             final ConcurrentSnapshot snapshot,
@@ -467,8 +579,11 @@ public final class Checkpoints
             }
             catch (final RuntimeException ex)
             {
-                error = "checkpoint " + file + " failed: " + ex.getMessage();
                 deleteQuietly(tmp);
+                cause = ex;
+                diskFault = !(ex instanceof StateStoreException) ||
+                    StateStoreException.Reason.CAPTURE_FULL != ((StateStoreException)ex).reason();
+                error = "checkpoint " + file + " failed: " + ex.getMessage();
             }
             finally
             {

@@ -4,6 +4,7 @@
 package io.ev.journal;
 
 import java.io.IOException;
+import java.io.File;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.OverlappingFileLockException;
@@ -42,13 +43,28 @@ import static io.ev.journal.JournalException.Reason.IO_ERROR;
  * <p>
  * Appends come from one thread at a time (the engine's batcher). After any append failure the
  * journal stops: every later append throws {@link JournalException.Reason#CLOSED} naming the first
- * failure, so nothing is acknowledged that was not journaled.
+ * failure, so nothing is acknowledged that was not journaled. A failed checkpoint write stops it too
+ * ({@link Checkpoints}).
+ * <p>
+ * Disk space: Chronicle Queue writes through memory mappings of sparse cycle files, where a full
+ * disk would show as a SIGBUS on the mapped store, which the JVM reports as an asynchronous
+ * {@code InternalError} that may surface only after the write returned (and a skipped store can leave a
+ * hole in an entry). So before each append the journal makes sure the blocks the entry (and a new
+ * Chronicle index array) will occupy are allocated ({@code fallocate} ahead of the write position, in
+ * steps of {@link Context#reserveAheadBytes(long)}): a full disk is then a synchronous
+ * {@link JournalException.Reason#DISK_FULL} before anything of the entry is written. The first append
+ * of a cycle file (and of a process) cannot be reserved before Chronicle positions it: it is guarded by
+ * a free-space check instead. Chronicle's metadata file, mapped as well, is reserved whole when the journal
+ * opens. New batches are also refused while the free space is below
+ * {@link Context#minFreeDiskBytes(long)} (checked on the first batch and every 256th).
  */
 public final class Journal implements AutoCloseable
 {
     static final String QUEUE_DIR = "journal";
     static final String LOCK_FILE = "ev.lock";
     private static final int FREE_SPACE_CHECK_INTERVAL = 256;
+    /** Below this much free space a write error of the journal or a checkpoint is reported as DISK_FULL. */
+    static final long FULL_BELOW_BYTES = 1L << 20;
 
     private final Context ctx;
     private final SingleChronicleQueue queue;
@@ -58,7 +74,16 @@ public final class Journal implements AutoCloseable
     private final UnsafeBuffer control;
     private final ByteBuffer controlBytes;
     private final CRC32C crc = new CRC32C();
+    private final SpaceReserver reserver = new SpaceReserver();
+    /** Room for a Chronicle index array, which may be written at the write position before an entry. */
+    private final long indexArrayBytes;
     private ExcerptAppender appender;
+    /** The cycle of the appender's last write, whose file is reserved up to {@link #reservedUpTo}. */
+    private int reservedCycle = Integer.MIN_VALUE;
+    private File reservedFile;
+    private long reservedUpTo;
+    /** The appender's write position after its last write in {@link #reservedCycle}, or -1 when unknown. */
+    private long writeEnd = -1;
     private long lastAppended = -1;
     private long pendingSkipIndex = -1;
     private JournalReader entryReader;
@@ -110,6 +135,8 @@ public final class Journal implements AutoCloseable
             throw JournalException.fromQueue("cannot open journal " + queueDir, ex);
         }
         this.queue = opened;
+        this.indexArrayBytes = (long)opened.indexCount() * Long.BYTES + 4096;
+        reserveMetadata(queueDir.resolve(SingleChronicleQueue.QUEUE_METADATA_FILE));
         this.controlBytes = BufferUtil.allocateDirectAligned(64, 64);
         this.control = new UnsafeBuffer(controlBytes);
     }
@@ -455,6 +482,7 @@ public final class Journal implements AutoCloseable
 
     private long write(final short type, final long seq, final ByteBuffer entry, final int length)
     {
+        reserveFor(type, seq, length);
         try (DocumentContext dc = appender.writingDocument())
         {
             try
@@ -484,10 +512,152 @@ public final class Journal implements AutoCloseable
             entry.clear();
         }
         lastAppended = appender.lastIndexAppended();
+        afterWrite(type, seq);
         return lastAppended;
     }
 
-    private JournalException fail(final JournalException.Reason reason, final String message, final Throwable cause)
+    /**
+     * Before an append: makes sure the blocks the entry will occupy (with a Chronicle index array that
+     * may precede it) are allocated, reserving {@link Context#reserveAheadBytes()} more when they are not. When
+     * the append opens a cycle file, or the write position is not known yet, checks the free space
+     * instead. Throws DISK_FULL (the journal stops) with nothing of the entry written.
+     */
+    private void reserveFor(final short type, final long seq, final int length)
+    {
+        final long needed = length + indexArrayBytes;
+        if (writeEnd < 0 || queue.cycle() != reservedCycle)
+        {
+            final long room = needed + indexArrayBytes + ctx.reserveAheadBytes();
+            final long usable = usableSpace();
+            if (usable >= 0 && usable < room)
+            {
+                throw fail(DISK_FULL, "only " + usable + " bytes free for journal " + queue.fileAbsolutePath() +
+                    ", " + room + " needed to start a journal file with the " + JournalFormat.typeName(type) +
+                    " of batch " + seq + "; nothing of it was written", null);
+            }
+            return;
+        }
+        if (writeEnd + needed > reservedUpTo)
+        {
+            reserve(type, seq, writeEnd + needed + ctx.reserveAheadBytes());
+        }
+    }
+
+    /**
+     * After an append: notes the write position; a new cycle file gets its first reservation at once.
+     * If that fails the entry stands (it was written whole) and the next append is refused.
+     */
+    private void afterWrite(final short type, final long seq)
+    {
+        final int cycle = appender.cycle();
+        writeEnd = appender.wire().bytes().writePosition();
+        if (cycle != reservedCycle)
+        {
+            reservedCycle = cycle;
+            reservedFile = appender.currentFile();
+            reservedUpTo = 0;
+            try
+            {
+                reserve(type, seq, writeEnd + indexArrayBytes + ctx.reserveAheadBytes());
+            }
+            catch (final JournalException ex)
+            {
+                // failure() is set: the next append throws CLOSED naming it
+            }
+        }
+    }
+
+    /**
+     * Chronicle's table store ({@code metadata.cq4t}: write lock, cycle range) is a sparse mapped file as
+     * well: its blocks are allocated when the journal opens. On a full disk the journal still reads, and
+     * refuses every append naming the cause.
+     */
+    private void reserveMetadata(final Path file)
+    {
+        try
+        {
+            if (Files.exists(file))
+            {
+                final long size = Files.size(file);
+                if (null != ctx.faultInjector())
+                {
+                    ctx.faultInjector().beforeReserve(file, 0, size);
+                }
+                reserver.reserve(file, 0, size);
+            }
+        }
+        catch (final IOException ex)
+        {
+            final boolean full = ex instanceof SpaceReserver.Failed ? ((SpaceReserver.Failed)ex).diskFull() :
+                looksFull(ex);
+            fail(full ? DISK_FULL : IO_ERROR, "cannot reserve disk space for the journal's metadata file " + file +
+                ": " + ex.getMessage() + "; the journal can be read, no entry is appended", ex);
+        }
+    }
+
+    private void reserve(final short type, final long seq, final long upTo)
+    {
+        final long from = Math.max(writeEnd, reservedUpTo);
+        try
+        {
+            if (null != ctx.faultInjector())
+            {
+                ctx.faultInjector().beforeReserve(reservedFile.toPath(), from, upTo - from);
+            }
+            reserver.reserve(reservedFile.toPath(), from, upTo - from);
+            reservedUpTo = upTo;
+        }
+        catch (final IOException ex)
+        {
+            final boolean full = ex instanceof SpaceReserver.Failed ? ((SpaceReserver.Failed)ex).diskFull() :
+                looksFull(ex);
+            throw fail(full ? DISK_FULL : IO_ERROR, "cannot reserve disk space for the " +
+                JournalFormat.typeName(type) + " of batch " + seq + " in journal file " + reservedFile + ": " +
+                ex.getMessage() + "; nothing of it was written", ex);
+        }
+    }
+
+    private long usableSpace()
+    {
+        try
+        {
+            return fileStore.getUsableSpace();
+        }
+        catch (final IOException ex)
+        {
+            return -1;
+        }
+    }
+
+    /**
+     * @return true if {@code ex}, an I/O failure of a write to this journal's file system, is the disk
+     * (or quota) being full: the operating system says so, or under {@link #FULL_BELOW_BYTES} are free.
+     */
+    boolean looksFull(final IOException ex)
+    {
+        final String message = String.valueOf(ex.getMessage());
+        if (message.contains("No space left on device") || message.contains("Disk quota exceeded"))
+        {
+            return true;
+        }
+        final long usable = usableSpace();
+        return usable >= 0 && usable < FULL_BELOW_BYTES;
+    }
+
+    /**
+     * @return why disk space is not reserved ahead of appends (no fallocate here), or null when it is.
+     */
+    public String spaceReservationUnsupported()
+    {
+        return reserver.unsupportedReason();
+    }
+
+    /**
+     * Stops appends: the first failure is kept and every later append throws CLOSED naming it.
+     *
+     * @return the exception to throw.
+     */
+    JournalException fail(final JournalException.Reason reason, final String message, final Throwable cause)
     {
         if (null == failure)
         {
@@ -519,7 +689,8 @@ public final class Journal implements AutoCloseable
     }
 
     /**
-     * Test hook standing in for a failing file system: called before each append.
+     * Test hook standing in for a failing file system: called before each append, each disk space
+     * reservation and at the steps of a checkpoint.
      */
     @FunctionalInterface
     public interface FaultInjector
@@ -530,6 +701,42 @@ public final class Journal implements AutoCloseable
          * @throws IOException to make the append fail as the file system would.
          */
         void beforeAppend(short type, long seq) throws IOException;
+
+        /**
+         * Called before the journal reserves disk blocks of a cycle file (fallocate).
+         *
+         * @param file   the cycle file.
+         * @param offset first byte of the range.
+         * @param length bytes in the range.
+         * @throws IOException to make the reservation fail as the file system would (a message saying
+         *                     "No space left on device" is a full disk).
+         */
+        default void beforeReserve(final Path file, final long offset, final long length) throws IOException
+        {
+        }
+
+        /**
+         * Called when a checkpoint's file is complete (written and synced, still under its temporary
+         * name), before its journal record.
+         *
+         * @param file the temporary checkpoint file.
+         * @throws IOException to make the checkpoint fail as a failed write would (the injector may also
+         *                     damage or truncate the file first).
+         */
+        default void afterCheckpointWritten(final Path file) throws IOException
+        {
+        }
+
+        /**
+         * Called before a checkpoint's file is renamed to its final name (after its journal record).
+         *
+         * @param from the temporary file.
+         * @param to   the final name.
+         * @throws IOException to make the rename fail.
+         */
+        default void beforeCheckpointRename(final Path from, final Path to) throws IOException
+        {
+        }
     }
 
     /**
@@ -539,6 +746,7 @@ public final class Journal implements AutoCloseable
     {
         public static final int CHECKPOINTS_KEPT_DEFAULT = 2;
         public static final long MIN_FREE_DISK_BYTES_DEFAULT = 64L << 20;
+        public static final long RESERVE_AHEAD_BYTES_DEFAULT = 4L << 20;
         public static final String ROLL_CYCLE_DEFAULT = "FAST_HOURLY";
 
         private Path dir;
@@ -547,6 +755,7 @@ public final class Journal implements AutoCloseable
         private RollCycle rollCycle;
         private int checkpointsKept = CHECKPOINTS_KEPT_DEFAULT;
         private long minFreeDiskBytes = MIN_FREE_DISK_BYTES_DEFAULT;
+        private long reserveAheadBytes = RESERVE_AHEAD_BYTES_DEFAULT;
         private long lockTimeoutMs = 2_000;
         private LongSupplier clock;
         private FaultInjector faultInjector;
@@ -612,6 +821,21 @@ public final class Journal implements AutoCloseable
             return minFreeDiskBytes;
         }
 
+        /**
+         * @param reserveAheadBytes how much disk space the journal reserves beyond an entry that does not fit
+         *                          the space reserved so far (fallocate), in [64 KiB, 1 GiB]; default 4 MiB.
+         */
+        public Context reserveAheadBytes(final long reserveAheadBytes)
+        {
+            this.reserveAheadBytes = reserveAheadBytes;
+            return this;
+        }
+
+        public long reserveAheadBytes()
+        {
+            return reserveAheadBytes;
+        }
+
         /** @param lockTimeoutMs how long an append waits for the queue's write lock, in [10, 60000]. */
         public Context lockTimeoutMs(final long lockTimeoutMs)
         {
@@ -636,7 +860,7 @@ public final class Journal implements AutoCloseable
             return clock;
         }
 
-        /** @param faultInjector test hook called before each append; default none. */
+        /** @param faultInjector test hook standing in for a failing file system; default none. */
         public Context faultInjector(final FaultInjector faultInjector)
         {
             this.faultInjector = faultInjector;
@@ -681,6 +905,10 @@ public final class Journal implements AutoCloseable
             if (minFreeDiskBytes < 0)
             {
                 throw invalid("minFreeDiskBytes = " + minFreeDiskBytes + " must be >= 0");
+            }
+            if (reserveAheadBytes < 64 << 10 || reserveAheadBytes > 1 << 30)
+            {
+                throw invalid("reserveAheadBytes = " + reserveAheadBytes + " must be in [65536, 1073741824]");
             }
             if (lockTimeoutMs < 10 || lockTimeoutMs > 60_000)
             {

@@ -188,6 +188,8 @@ class JournalFailureTest
         assertInvalid("lockTimeoutMs", (c) -> c.lockTimeoutMs(1));
         assertInvalid("lockTimeoutMs", (c) -> c.lockTimeoutMs(60_001));
         assertInvalid("minFreeDiskBytes", (c) -> c.minFreeDiskBytes(-1));
+        assertInvalid("reserveAheadBytes", (c) -> c.reserveAheadBytes((64 << 10) - 1));
+        assertInvalid("reserveAheadBytes", (c) -> c.reserveAheadBytes((1L << 30) + 1));
         assertInvalid("durability", (c) -> c.durability(null));
         assertFalse(Files.exists(dir.resolve(Journal.QUEUE_DIR)), "nothing created for a refused setting");
 

@@ -37,8 +37,10 @@ import static io.ev.store.StateStoreException.Reason.IO_ERROR;
  *   format with the root of S, synced. Import verifies that the records reproduce that root.</li>
  * </ol>
  * Memory: the captured pre-images, bounded by {@code maxCaptureBytes}; beyond it the snapshot
- * fails (the store is unaffected). Execution never waits for the snapshot except for Chronicle's
- * per-segment lock while the scan reads a segment.
+ * fails with {@link StateStoreException.Reason#CAPTURE_FULL} (the store is unaffected). A failed write
+ * of either file fails it with {@link StateStoreException.Reason#IO_ERROR}, the I/O exception as cause.
+ * Execution never waits for the snapshot except for Chronicle's per-segment lock while the scan reads a
+ * segment.
  */
 public final class ConcurrentSnapshot
 {
@@ -58,6 +60,8 @@ public final class ConcurrentSnapshot
     private volatile boolean scanDone;
     private volatile boolean frozen;
     private volatile String failure;
+    private volatile StateStoreException.Reason failureReason;
+    private volatile Throwable failureCause;
     private long scanned;
 
     ConcurrentSnapshot(
@@ -91,7 +95,7 @@ public final class ConcurrentSnapshot
         }
         catch (final IOException | java.io.UncheckedIOException | StateStoreException ex)
         {
-            fail("cannot scan the store into " + scanFile + ": " + ex);
+            fail(IO_ERROR, "cannot scan the store into " + scanFile + ": " + ex, ex);
         }
         finally
         {
@@ -125,8 +129,8 @@ public final class ConcurrentSnapshot
         final int needed = CAPTURE_HEADER + Math.max(0, length);
         if ((long)captureLength + needed > maxCaptureBytes)
         {
-            fail("more than " + maxCaptureBytes + " bytes of records were modified during the scan " +
-                "(setting maxCaptureBytes)");
+            fail(StateStoreException.Reason.CAPTURE_FULL, "more than " + maxCaptureBytes +
+                " bytes of records were modified during the scan (setting maxCaptureBytes)", null);
             return;
         }
         final int at = captureLength;
@@ -162,7 +166,8 @@ public final class ConcurrentSnapshot
         {
             if (null != failure)
             {
-                throw new StateStoreException(IO_ERROR, "snapshot " + file + " failed: " + failure);
+                throw new StateStoreException(failureReason, "snapshot " + file + " failed: " + failure,
+                    failureCause);
             }
             merge();
             return root;
@@ -232,16 +237,18 @@ public final class ConcurrentSnapshot
      */
     public void abort()
     {
-        fail("aborted");
+        fail(StateStoreException.Reason.CLOSED, "aborted", null);
         frozen = true;
         deleteQuietly(scanFile);
     }
 
-    private void fail(final String reason)
+    private synchronized void fail(final StateStoreException.Reason reason, final String what, final Throwable cause)
     {
         if (null == failure)
         {
-            failure = reason;
+            failureReason = reason;
+            failureCause = cause;
+            failure = what;
         }
     }
 

@@ -24,6 +24,8 @@ public final class StateStoreException extends RuntimeException
         STORE_FULL,
         /** A writer's undo log for one batch is full. */
         UNDO_LOG_FULL,
+        /** A concurrent snapshot had to keep more pre-images than its capture bound allows. */
+        CAPTURE_FULL,
         /** A batch operation was called out of order (write to a closed batch, rollback below oldest open). */
         BATCH_ORDER,
         /** More writers were requested than configured. */

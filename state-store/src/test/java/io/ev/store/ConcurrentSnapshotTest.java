@@ -145,7 +145,7 @@ class ConcurrentSnapshotTest
             snapshot.scan();
             store.freezeSnapshot();
             final StateStoreException ex = assertThrows(StateStoreException.class, snapshot::finish);
-            assertEquals(StateStoreException.Reason.IO_ERROR, ex.reason());
+            assertEquals(StateStoreException.Reason.CAPTURE_FULL, ex.reason());
             assertNotNull(snapshot.failure());
         }
     }

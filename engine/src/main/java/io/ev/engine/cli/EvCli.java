@@ -22,7 +22,10 @@ public final class EvCli
     public static final int EXIT_USAGE = 2;
     /** Exit code: an invariant or oracle failed, or the engine stopped. */
     public static final int EXIT_INVARIANT_FAILED = 1;
-    /** Exit code: the data directory cannot be used (corrupt journal or checkpoint, in use, not ours). */
+    /**
+     * Exit code: the data directory cannot be used (corrupt journal or checkpoint, in use, not ours), or
+     * a write to it failed (disk full, I/O error: the node stopped; free space and restart it).
+     */
     public static final int EXIT_DATA = 3;
 
     private EvCli()

@@ -20,12 +20,14 @@ import java.util.concurrent.atomic.AtomicLong;
 import io.ev.engine.ClientTable;
 import io.ev.engine.Engine;
 import io.ev.engine.Recovery;
+import io.ev.engine.ReplyCodes;
 import io.ev.engine.apps.SmallBank;
 import io.ev.engine.apps.SmallBankLoader;
 import io.ev.engine.apps.SmallBankOracle;
 import io.ev.engine.apps.SmallBankWorkload;
 import io.ev.journal.Durability;
 import io.ev.journal.Journal;
+import io.ev.journal.JournalException;
 import io.ev.replication.AeronTransport;
 import io.ev.replication.Link;
 import io.ev.replication.Messages;
@@ -246,6 +248,11 @@ public final class NodeCommand implements Callable<Integer>
             final long totalAtStart = driving ? SmallBankOracle.totalMoney(engine.reader(), node.accounts) : 0;
             engine.registerClient(CLIENT_ID, (clientId, requestId, type, batchSeq, reply, offset, length) ->
             {
+                final int code = ReplyCodes.code(reply, offset);
+                if (ReplyCodes.UNAVAILABLE == code || ReplyCodes.OUTCOME_UNKNOWN == code)
+                {
+                    return; // the engine stopped (journal or checkpoint failure): not acknowledged
+                }
                 oracle.onCommittedReply(reply, offset, length);
                 replied.incrementAndGet();
             });
@@ -369,8 +376,28 @@ public final class NodeCommand implements Callable<Integer>
         }
         if (null != engine.failure())
         {
-            throw new IllegalStateException("replica stopped: " + engine.failure().getMessage(), engine.failure());
+            throw stopped("replica", engine);
         }
+    }
+
+    /**
+     * The engine stopped on {@code engine.failure()}. A journal or checkpoint failure (disk full, I/O
+     * error) is the data directory's: a {@link JournalException} (exit {@link EvCli#EXIT_DATA}) naming
+     * the file and the cause; anything else an {@link IllegalStateException} (exit 1).
+     */
+    private static RuntimeException stopped(final String what, final Engine engine)
+    {
+        final Throwable failure = engine.failure();
+        if (failure instanceof JournalException)
+        {
+            final JournalException journal = (JournalException)failure;
+            final String prefix = journal.reason() + ": ";
+            final String message = journal.getMessage().startsWith(prefix) ?
+                journal.getMessage().substring(prefix.length()) : journal.getMessage();
+            return new JournalException(journal.reason(), what + " stopped, nothing more is acknowledged: " +
+                message, journal);
+        }
+        return new IllegalStateException(what + " stopped: " + failure.getMessage(), failure);
     }
 
     /**
@@ -475,13 +502,15 @@ public final class NodeCommand implements Callable<Integer>
                 final int length = workload.next(payload, 0);
                 final int result = engine.submit(CLIENT_ID, firstId + submitted, workload.typeId(), payload, 0,
                     length);
-                if (Engine.SUBMITTED != result)
+                if (Engine.SUBMITTED != result && null == engine.failure())
                 {
-                    throw new IllegalStateException("request " + submitted + " " + Engine.describeSubmit(result) +
-                        (null == engine.failure() ? "" : ": " + engine.failure().getMessage()));
+                    throw new IllegalStateException("request " + submitted + " " + Engine.describeSubmit(result));
                 }
-                submitted++;
-                idle.reset();
+                if (Engine.SUBMITTED == result)
+                {
+                    submitted++;
+                    idle.reset();
+                }
             }
             else
             {
@@ -489,7 +518,9 @@ public final class NodeCommand implements Callable<Integer>
             }
             if (null != engine.failure())
             {
-                throw new IllegalStateException("engine stopped: " + engine.failure().getMessage(), engine.failure());
+                out.printf(Locale.ROOT, "committed=%d (engine stopped)%n", replied.get());
+                out.flush();
+                throw stopped("engine", engine);
             }
             if (nowNs - nextProgressNs >= 0)
             {
