@@ -58,7 +58,8 @@ import picocli.CommandLine.Option;
     description = "Run one engine node on a data directory (journal + checkpoints), optionally driving SmallBank.")
 public final class NodeCommand implements Callable<Integer>
 {
-    private static final int CLIENT_ID = 0;
+    /** The client id the driving node submits with. */
+    static final int CLIENT_ID = 0;
     private static final long PROGRESS_INTERVAL_NS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final long STATUS_INTERVAL_MS = 200;
     private static final int TERM_BUFFER_LENGTH = 32 << 20;
