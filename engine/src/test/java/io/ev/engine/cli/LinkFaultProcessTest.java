@@ -55,7 +55,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * </ul>
  * Each checks that every acknowledged request is held (but the documented loss), the replicas converge (same
  * {@code stateDigest} and {@code requestsInState} in {@code ev-node.status}; a fenced primary restarted as a
- * backup rejoins first) and the driving primary's conservation holds when it finished its drive. By default
+ * backup rejoins first), the driving primary's conservation holds when it finished its drive, and, once both
+ * stopped, both data directories replay (as a restart recovers them) to that digest, conserving money, with every
+ * request once. By default
  * one scenario runs, chosen by the seed so that successive runs cover them; {@code -Dev.linkfault.scenarios=all}
  * (or a comma-separated list of {@link Scenario} names) runs more. The seed and ports are printed; rerun with
  * {@code -Dev.linkfault.process.seed=<seed>}.
@@ -404,7 +406,27 @@ class LinkFaultProcessTest
                 "a replica failed (" + process.exitValue() + "): " + diagnostics());
         }
         reader.join(TimeUnit.SECONDS.toMillis(60));
+        assertReplaysConverge();
         return primaryOutput();
+    }
+
+    /**
+     * Replays both stopped data directories (what a restart does, read-only): each recovers, conserves money,
+     * holds every request once (requests in state = last request id + 1), and both give the digest the
+     * replicas last reported.
+     */
+    private void assertReplaysConverge()
+    {
+        final String reported = status(dirA).getProperty("stateDigest");
+        for (final Path dir : new Path[] {dirA, dirB})
+        {
+            final ReplayCommand.Replayed replayed = ReplayCommand.replay(dir);
+            final String digest = String.format("%016x", replayed.report().root());
+            assertEquals(reported, digest, "the replay of " + dir + " gives the replicas' digest");
+            assertTrue(replayed.conservation(), "conservation over the replay of " + dir);
+            assertEquals(replayed.report().requestsInState(), replayed.lastRequestId() + 1,
+                "every request of " + dir + " once");
+        }
     }
 
     private String primaryOutput()
