@@ -271,8 +271,8 @@ public final class SoakCommand implements Callable<Integer>
         serving.start("primary", properties, driveSeed, "--drive", "smallbank", "--requests",
             Long.toString(roundRequests), "--rate", Long.toString(rate), "--window", "256", "--serve-after-drive",
             "--await-backup-ms", Long.toString(PAIR_WITHIN_MS));
-        awaitOrViolate(() -> isPaired() && driver.acknowledged() > 0, PAIR_WITHIN_MS, "NOT_PAIRED",
-            "the pair did not form and drive in round " + round);
+        awaitOrViolate(() -> requireRunning() && isPaired() && driver.acknowledged() > 0, PAIR_WITHIN_MS,
+            "NOT_PAIRED", "the pair did not form and drive in round " + round);
         passed();
         phase = "round " + round + " driving";
         while (null != driver && driver.acknowledged() < roundRequests - rate)
@@ -289,11 +289,12 @@ public final class SoakCommand implements Callable<Integer>
         {
             phase = "round " + round + " finishing the drive";
             final long waitMs = TimeUnit.SECONDS.toMillis(roundRequests / rate) + PAIR_WITHIN_MS;
-            awaitOrViolate(() -> driver.acknowledged() >= roundRequests, waitMs, "DRIVE_STALLED",
-                "the primary acknowledged " + driver.acknowledged() + " of " + roundRequests + " requests");
+            awaitOrViolate(() -> requireRunning() && driver.acknowledged() >= roundRequests, waitMs,
+                "DRIVE_STALLED", "the primary acknowledged " + driver.acknowledged() + " of " + roundRequests +
+                " requests");
         }
         phase = "round " + round + " converging";
-        awaitOrViolate(this::isConverged, PAIR_WITHIN_MS, "NOT_CONVERGED",
+        awaitOrViolate(() -> requireRunning() && isConverged(), PAIR_WITHIN_MS, "NOT_CONVERGED",
             "the replicas did not converge (same state digest and request count) at the end of round " + round);
         passed();
         final Properties primaryStatus = serving.status();
@@ -532,6 +533,23 @@ public final class SoakCommand implements Callable<Integer>
         passed();
         held = inState;
         nextRequestId = inState;
+    }
+
+    /**
+     * @return true.
+     * @throws Violation {@code REPLICA_FAILED} if a replica's process exited on its own.
+     */
+    private boolean requireRunning()
+    {
+        for (final Replica replica : replicas)
+        {
+            if (replica.exitedUnexpectedly())
+            {
+                throw new Violation("REPLICA_FAILED", "replica " + replica.name + " exited (" +
+                    replica.process.exitValue() + ") in round " + round + ": " + replica.tail());
+            }
+        }
+        return true;
     }
 
     private boolean isPaired()
