@@ -43,6 +43,7 @@ public final class Recovery implements JournalReader.Handler
     private final CommitListener listener;
     private long checkpointSeq;
     private long lastSeq;
+    private long fromIndex = -1;
 
     /**
      * @param store            the store to rebuild (its contents are replaced by the checkpoint).
@@ -123,6 +124,7 @@ public final class Recovery implements JournalReader.Handler
         final long start = System.nanoTime();
         checkpointSeq = store.lastCommittedSeq();
         lastSeq = checkpointSeq;
+        this.fromIndex = fromIndex;
         final long lastIndex = journal.lastIndex();
         if (fromIndex > lastIndex)
         {
@@ -256,6 +258,14 @@ public final class Recovery implements JournalReader.Handler
     {
         if (seq <= checkpointSeq)
         {
+            return;
+        }
+        if (index == fromIndex && pending.isEmpty())
+        {
+            // the checkpoint is tagged with the last entry journaled before it was taken, so its state covers
+            // that entry. A commit marker of a later batch there belongs to a history this replica left when it
+            // adopted a transferred state behind its journal (a page sync back to its new primary's lower seq,
+            // EngineReplica.adoptCommittedSeq, after recovery had committed batches that primary never had)
             return;
         }
         if (pending.isEmpty() || pending.getLong(0) != seq)

@@ -13,8 +13,10 @@ import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.NavigableSet;
 import java.util.function.LongSupplier;
 import java.util.zip.CRC32C;
 
@@ -367,12 +369,20 @@ public final class Journal implements AutoCloseable
             return files;
         }
         final int keepFrom = queue.rollCycle().toCycle(index);
-        final int first = queue.firstCycle();
-        if (first == Integer.MAX_VALUE || first >= keepFrom)
+        NavigableSet<Long> cycles = cyclesBefore(keepFrom);
+        if (null == cycles)
         {
-            return files;
+            // Chronicle still listed a cycle whose file an earlier prune deleted on its own thread (the
+            // background deleter does not refresh the listing), and refuses to list from it: re-read the
+            // directory and try once more; pruning is best effort (a later checkpoint prunes what is left)
+            queue.refreshDirectoryListing();
+            cycles = cyclesBefore(keepFrom);
+            if (null == cycles)
+            {
+                return files;
+            }
         }
-        for (final Long cycle : queue.listCyclesBetween(first, keepFrom - 1))
+        for (final Long cycle : cycles)
         {
             final Path file = cycleFile(cycle.intValue());
             if (Files.exists(file))
@@ -381,6 +391,27 @@ public final class Journal implements AutoCloseable
             }
         }
         return files;
+    }
+
+    /**
+     * @return the cycles with a file before {@code keepFrom} (empty if none), or null when Chronicle's listing
+     * names a first cycle whose file is gone.
+     */
+    private NavigableSet<Long> cyclesBefore(final int keepFrom)
+    {
+        final int first = queue.firstCycle();
+        if (first == Integer.MAX_VALUE || first >= keepFrom)
+        {
+            return Collections.emptyNavigableSet();
+        }
+        try
+        {
+            return queue.listCyclesBetween(first, keepFrom - 1);
+        }
+        catch (final IllegalStateException ex)
+        {
+            return null; // "'file not found' for the lowerCycle"
+        }
     }
 
     /**

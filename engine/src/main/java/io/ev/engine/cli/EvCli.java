@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "ev 0.1.0",
     description = "EV engine: a multi-core transaction engine with Execute-Verify replication.",
-    subcommands = {DemoCommand.class, NodeCommand.class, ReplayCommand.class, StatCommand.class})
+    subcommands = {DemoCommand.class, NodeCommand.class, ReplayCommand.class, StatCommand.class,
+        SoakCommand.class})
 public final class EvCli
 {
     /** Exit code: bad command line or configuration. */

@@ -60,7 +60,8 @@ import picocli.CommandLine.Option;
     description = "Run one engine node on a data directory (journal + checkpoints), optionally driving SmallBank.")
 public final class NodeCommand implements Callable<Integer>
 {
-    private static final int CLIENT_ID = 0;
+    /** The client id the driving node submits with. */
+    static final int CLIENT_ID = 0;
     private static final long PROGRESS_INTERVAL_NS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final long STATUS_INTERVAL_MS = 200;
     private static final int TERM_BUFFER_LENGTH = 32 << 20;
@@ -84,6 +85,11 @@ public final class NodeCommand implements Callable<Integer>
     @Option(names = "--peer-timeout-ms", description = "silence after which the peer is presumed crashed " +
         "(default ${DEFAULT-VALUE})")
     long peerTimeoutMs = 2_000;
+
+    @Option(names = "--no-promote", description = "backup: do not promote itself when the primary falls silent " +
+        "(promotion is left to an operator, who restarts it with --role primary; docs/ARCHITECTURE.md, \"Failover " +
+        "and rejoin\")")
+    boolean noPromote;
 
     @Option(names = "--heartbeat-ms", description = "idle heartbeat interval (default ${DEFAULT-VALUE})")
     long heartbeatMs = 100;
@@ -226,6 +232,7 @@ public final class NodeCommand implements Callable<Integer>
             .role(engineRole)
             .link(link)
             .epoch(Math.max(1, readStatusEpoch()))
+            .promoteOnPrimaryLoss(!noPromote)
             .replication(new ReplicationSettings()
                 .maxInFlightBatches(inFlight)
                 .heartbeatNs(TimeUnit.MILLISECONDS.toNanos(heartbeatMs))
@@ -554,6 +561,7 @@ public final class NodeCommand implements Callable<Integer>
             "--peer HOST:PORT");
         require(replicated || (null == listen && null == peer), "--listen/--peer apply to --role primary|backup");
         require(!"backup".equals(role) || null == drive, "--drive: a backup takes no requests (drive the primary)");
+        require(!noPromote || replicated, "--no-promote applies to --role primary|backup");
         require(!serveAfterDrive || ("primary".equals(role) && null != drive),
             "--serve-after-drive applies to --role primary with --drive");
         require(peerTimeoutMs >= 3 * heartbeatMs && peerTimeoutMs <= 600_000, "--peer-timeout-ms " + peerTimeoutMs +

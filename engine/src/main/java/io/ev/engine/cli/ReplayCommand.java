@@ -8,7 +8,9 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
+import io.ev.engine.ClientTable;
 import io.ev.engine.Recovery;
+import io.ev.engine.apps.SmallBank;
 import io.ev.engine.apps.SmallBankOracle;
 import io.ev.journal.Journal;
 import io.ev.journal.JournalException;
@@ -42,8 +44,55 @@ public final class ReplayCommand implements Callable<Integer>
 
     public Integer call()
     {
-        final SmallBankNode node = SmallBankNode.read(data);
+        final Replayed replayed = replay(data);
+        final Recovery.Report report = replayed.report();
         final PrintStream out = System.out;
+        if (json)
+        {
+            out.printf(Locale.ROOT, "{\"stateDigest\":\"%016x\",\"batchesReplayed\":%d,\"requestsReplayed\":%d," +
+                "\"recoverySeconds\":%.3f,\"checkpointSeconds\":%.3f,\"replayRequestsPerSec\":%.1f," +
+                "\"tokensVerified\":%d,\"uncommittedBatches\":%d,\"checkpointSeq\":%d,\"checkpoint\":\"%s\"," +
+                "\"tornTail\":%s,\"skippedCheckpoints\":%d,\"invariants\":{\"tokens\":true,\"conservation\":%b}}%n",
+                report.root(), report.batchesReplayed(), report.requestsReplayed(), replayed.seconds(),
+                report.checkpointSeconds(), report.requestsReplayed() / Math.max(1e-9, report.seconds()),
+                report.tokensVerified(), report.uncommittedBatches(), report.checkpointSeq(),
+                jsonEscape(String.valueOf(report.checkpoint())),
+                null == report.tornTailWarning() ? "null" : "\"" + jsonEscape(report.tornTailWarning()) + "\"",
+                report.warnings().size(), replayed.conservation());
+        }
+        else
+        {
+            for (final String warning : report.warnings())
+            {
+                out.println("warning: " + warning);
+            }
+            if (null != report.tornTailWarning())
+            {
+                out.println("warning: " + report.tornTailWarning());
+            }
+            out.println(describe(report));
+            out.printf(Locale.ROOT, "stateDigest       %016x%n", report.root());
+            out.printf(Locale.ROOT, "batchesReplayed   %d (tokens verified %d, uncommitted %d)%n",
+                report.batchesReplayed(), report.tokensVerified(), report.uncommittedBatches());
+            out.printf(Locale.ROOT, "requestsReplayed  %d%n", report.requestsReplayed());
+            out.printf(Locale.ROOT, "recoverySeconds   %.3f (checkpoint load %.3f s)%n", replayed.seconds(),
+                report.checkpointSeconds());
+            out.printf(Locale.ROOT, "invariants        tokens ok, conservation %s (money at checkpoint %d + " +
+                "deltas %d vs %d)%n", replayed.conservation() ? "ok" : "FAILED", replayed.totalAtCheckpoint(),
+                replayed.sumOfDeltas(), replayed.totalAtEnd());
+        }
+        return replayed.conservation() ? 0 : EvCli.EXIT_INVARIANT_FAILED;
+    }
+
+    /**
+     * Recovers {@code data} read-only (as {@link #call()} does) and checks its invariants.
+     *
+     * @throws SmallBankNode.DataDirectoryException if it cannot be recovered (a token differs from its commit
+     *                                              marker, damage, nothing to replay).
+     */
+    static Replayed replay(final Path data)
+    {
+        final SmallBankNode node = SmallBankNode.read(data);
         try (StateStore store = StateStore.open(node.storeContext().writers(2));
             Journal journal = Journal.open(new Journal.Context().dir(data)))
         {
@@ -71,47 +120,38 @@ public final class ReplayCommand implements Callable<Integer>
             final Recovery.Report report = recovery.replay(fromIndex);
             final double seconds = (System.nanoTime() - start) / 1e9;
             final long total = SmallBankOracle.totalMoney(writer, node.accounts);
-            final boolean conservation = SmallBankOracle.conserves(totalAtCheckpoint, oracle.sumOfDeltasCents(), total);
-            if (json)
-            {
-                out.printf(Locale.ROOT, "{\"stateDigest\":\"%016x\",\"batchesReplayed\":%d,\"requestsReplayed\":%d," +
-                    "\"recoverySeconds\":%.3f,\"checkpointSeconds\":%.3f,\"replayRequestsPerSec\":%.1f," +
-                    "\"tokensVerified\":%d,\"uncommittedBatches\":%d,\"checkpointSeq\":%d,\"checkpoint\":\"%s\"," +
-                    "\"tornTail\":%s,\"skippedCheckpoints\":%d,\"invariants\":{\"tokens\":true,\"conservation\":%b}}%n",
-                    report.root(), report.batchesReplayed(), report.requestsReplayed(), seconds,
-                    report.checkpointSeconds(), report.requestsReplayed() / Math.max(1e-9, report.seconds()),
-                    report.tokensVerified(), report.uncommittedBatches(), report.checkpointSeq(),
-                    jsonEscape(String.valueOf(report.checkpoint())),
-                    null == report.tornTailWarning() ? "null" : "\"" + jsonEscape(report.tornTailWarning()) + "\"",
-                    report.warnings().size(), conservation);
-            }
-            else
-            {
-                for (final String warning : report.warnings())
-                {
-                    out.println("warning: " + warning);
-                }
-                if (null != report.tornTailWarning())
-                {
-                    out.println("warning: " + report.tornTailWarning());
-                }
-                out.println(describe(report));
-                out.printf(Locale.ROOT, "stateDigest       %016x%n", report.root());
-                out.printf(Locale.ROOT, "batchesReplayed   %d (tokens verified %d, uncommitted %d)%n",
-                    report.batchesReplayed(), report.tokensVerified(), report.uncommittedBatches());
-                out.printf(Locale.ROOT, "requestsReplayed  %d%n", report.requestsReplayed());
-                out.printf(Locale.ROOT, "recoverySeconds   %.3f (checkpoint load %.3f s)%n", seconds,
-                    report.checkpointSeconds());
-                out.printf(Locale.ROOT, "invariants        tokens ok, conservation %s (money at checkpoint %d + " +
-                    "deltas %d vs %d)%n", conservation ? "ok" : "FAILED", totalAtCheckpoint, oracle.sumOfDeltasCents(),
-                    total);
-            }
-            return conservation ? 0 : EvCli.EXIT_INVARIANT_FAILED;
+            final long lastRequestId = node.deduplicate ? ClientTable.lastRequestId(writer, NodeCommand.CLIENT_ID,
+                new UnsafeBuffer(new byte[SmallBank.MAX_VALUE_BYTES])) : ClientTable.NO_REQUEST;
+            return new Replayed(report, seconds, totalAtCheckpoint, oracle.sumOfDeltasCents(), total,
+                SmallBankOracle.conserves(totalAtCheckpoint, oracle.sumOfDeltasCents(), total), lastRequestId);
         }
         catch (final JournalException ex)
         {
             throw new SmallBankNode.DataDirectoryException("cannot recover " + data + ": " + ex.getMessage());
         }
+    }
+
+    /**
+     * What {@link #replay(Path)} found.
+     *
+     * @param report            the recovery's report (state digest, requests in state, tokens verified, ...).
+     * @param seconds           the whole replay's wall time.
+     * @param totalAtCheckpoint money at the checkpoint replay started from.
+     * @param sumOfDeltas       money moved by the replayed replies.
+     * @param totalAtEnd        money at the end.
+     * @param conservation      whether the money adds up.
+     * @param lastRequestId     the driving client's (id 0) last executed request id, or
+     *                          {@link ClientTable#NO_REQUEST} (none, or no deduplication).
+     */
+    record Replayed(
+        Recovery.Report report,
+        double seconds,
+        long totalAtCheckpoint,
+        long sumOfDeltas,
+        long totalAtEnd,
+        boolean conservation,
+        long lastRequestId)
+    {
     }
 
     static String describe(final Recovery.Report report)

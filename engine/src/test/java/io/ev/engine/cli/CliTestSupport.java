@@ -170,6 +170,18 @@ final class CliTestSupport
         return Stream.of(all[new SplittableRandom(seed).nextInt(all.length)]);
     }
 
+    /**
+     * Sends {@code kill -<signal>} to a child process and checks that it was delivered.
+     */
+    static void signal(final Process process, final String signal) throws IOException, InterruptedException
+    {
+        final Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid()))
+            .redirectErrorStream(true).start();
+        assertTrue(kill.waitFor(30, TimeUnit.SECONDS), "kill -" + signal + " did not end");
+        final String output = new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(0 == kill.exitValue(), "kill -" + signal + " " + process.pid() + ": " + output);
+    }
+
     static int freeUdpPort() throws IOException
     {
         try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))

@@ -129,14 +129,26 @@ class CrashRecoveryTest
         final InputStream in, final long threshold, final CountDownLatch reached, final AtomicLong last)
     {
         final List<String> lines = new ArrayList<>();
+        final java.util.ArrayDeque<String> tail = new java.util.ArrayDeque<>();
+        long skipped = 0;
         try (BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)))
         {
             String line;
             while (null != (line = reader.readLine()))
             {
-                if (lines.size() < 200)
+                // the first 100 lines and the last 200 (a long drive's progress lines between them are left out)
+                if (lines.size() < 100)
                 {
                     lines.add(line);
+                }
+                else
+                {
+                    tail.add(line);
+                    if (tail.size() > 200)
+                    {
+                        tail.poll();
+                        skipped++;
+                    }
                 }
                 if (line.startsWith("committed="))
                 {
@@ -159,8 +171,13 @@ class CrashRecoveryTest
         }
         catch (final IOException ex)
         {
-            lines.add("(output ended: " + ex + ")");
+            tail.add("(output ended: " + ex + ")");
         }
+        if (skipped > 0)
+        {
+            lines.add("(" + skipped + " lines left out)");
+        }
+        lines.addAll(tail);
         return lines;
     }
 
