@@ -140,14 +140,13 @@ public final class StressMain
                     new JCStress(options).getTests().forEach(out::println);
                     return 0;
                 }
-                summary = runSelected(options);
+                summary = runSelected(options, err);
                 if (null == summary)
                 {
                     err.println("bin/ev jcstress: no test matches -t " + options.getTestFilter() +
                         "; bin/ev jcstress -l lists them");
                     return 2;
                 }
-                keepResultFile(options, err);
             }
         }
         finally
@@ -161,7 +160,10 @@ public final class StressMain
         else
         {
             summary.print(out);
-            out.println("report: " + options.getResultDest() + "index.html");
+            if (!options.shouldParse())
+            {
+                out.println("report: " + options.getResultDest() + "index.html");
+            }
         }
         return summary.passed() ? 0 : 1;
     }
@@ -213,12 +215,14 @@ public final class StressMain
     }
 
     /**
-     * Runs the tests {@code options} select (parsed) and reads what they observed from the result blob.
+     * Runs the tests {@code options} select (parsed), moves the result blob next to the report and reads what the
+     * tests observed from it.
      *
+     * @param err where to say that the blob could not be moved.
      * @return the summary, or null if no test matches.
      * @throws Exception as jcstress.
      */
-    static StressSummary runSelected(final Options options) throws Exception
+    static StressSummary runSelected(final Options options, final PrintStream err) throws Exception
     {
         final JCStress jcstress = new JCStress(options);
         final SortedSet<String> selected = new TreeSet<>(jcstress.getTests());
@@ -234,23 +238,26 @@ public final class StressMain
         {
             // jcstress's own verdict after its report ("TEST FAILURES: ..."); the summary says which and why
         }
-        return StressSummary.read(options.getResultFile(), selected);
+        return StressSummary.read(keepResultFile(options, err).toString(), selected);
     }
 
     /**
      * Moves the result blob jcstress wrote to the working directory into the report directory.
+     *
+     * @return where the blob is now.
      */
-    private static void keepResultFile(final Options options, final PrintStream err)
+    private static Path keepResultFile(final Options options, final PrintStream err)
     {
         final Path blob = Path.of(options.getResultFile());
         try
         {
             final Path directory = Files.createDirectories(Path.of(options.getResultDest()));
-            Files.move(blob, directory.resolve(blob.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            return Files.move(blob, directory.resolve(blob.getFileName()), StandardCopyOption.REPLACE_EXISTING);
         }
         catch (final IOException ex)
         {
             err.println("bin/ev jcstress: the result blob stays at " + blob.toAbsolutePath() + ": " + ex);
+            return blob;
         }
     }
 }

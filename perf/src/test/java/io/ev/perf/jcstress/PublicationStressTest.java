@@ -51,7 +51,7 @@ class PublicationStressTest
         final Options options = new Options(StressMain.arguments(longArgs.isEmpty(), args));
         assertTrue(options.parse(), "jcstress options " + args);
 
-        final StressSummary summary = StressMain.runSelected(options);
+        final StressSummary summary = StressMain.runSelected(options, System.err);
 
         assertNotNull(summary, "no jcstress test selected");
         summary.print(System.out);
