@@ -226,6 +226,17 @@ public final class ParallelExecutor implements PhaseExecutor
      */
     public ParallelExecutor(final StateStore store, final Context ctx)
     {
+        this(store, ctx, true);
+    }
+
+    /**
+     * As {@link #ParallelExecutor(StateStore, Context)}; with {@code startThreads} false no worker thread
+     * starts and the caller steps the workers itself: {@link #publishPhase}, then {@link #worker(int)}'s
+     * {@link Worker#doWork()} on a thread per worker, then {@link #workerDone}: {@link SteppedExecutor}, with
+     * which the jcstress tests of the phase hand-off drive the real coordinator and worker code.
+     */
+    ParallelExecutor(final StateStore store, final Context ctx, final boolean startThreads)
+    {
         ctx.conclude();
         final int count = ctx.workers();
         this.scheduleSeed = ctx.scheduleSeed();
@@ -250,7 +261,7 @@ public final class ParallelExecutor implements PhaseExecutor
         };
         try
         {
-            for (int i = 0; i < count; i++)
+            for (int i = 0; i < count && startThreads; i++)
             {
                 threads[i] = AgentRunner.startOnThread(runners[i], daemonThreads);
             }
@@ -301,16 +312,11 @@ public final class ParallelExecutor implements PhaseExecutor
             throw new IllegalArgumentException("batch " + batch.seq() + " of " + count + " requests is not grouped " +
                 "into phases: call Batch.groupPhases() (a Mixer does) after the last add");
         }
-        this.batch = batch;
-        this.handler = handler;
         try
         {
             for (int phase = 0; phase < phases; phase++)
             {
-                this.phase = phase;
-                final long ticket = ++this.ticket;
-                published.set(ticket);
-                awaitWorkers(ticket);
+                awaitWorkers(publishPhase(batch, handler, phase));
                 checkFailures(batch, phase);
             }
         }
@@ -319,6 +325,39 @@ public final class ParallelExecutor implements PhaseExecutor
             this.batch = null;
             this.handler = null;
         }
+    }
+
+    /**
+     * Coordinator: hands phase {@code phase} of {@code batch} to the workers. The plain stores of the
+     * batch, handler and phase happen-before the release store of the new ticket that workers acquire.
+     *
+     * @return the phase's ticket.
+     */
+    long publishPhase(final Batch batch, final RequestHandler handler, final int phase)
+    {
+        this.batch = batch;
+        this.handler = handler;
+        this.phase = phase;
+        final long ticket = ++this.ticket;
+        published.set(ticket);
+        return ticket;
+    }
+
+    /**
+     * Coordinator: whether worker {@code worker} has finished phase {@code ticket} (acquire load of its
+     * done sequence, so every write of its share happens-before what the caller reads next).
+     */
+    boolean workerDone(final int worker, final long ticket)
+    {
+        return workers[worker].done.get() >= ticket;
+    }
+
+    /**
+     * @return worker {@code worker}, whose {@link Worker#doWork()} a {@link SteppedExecutor} calls.
+     */
+    Worker worker(final int worker)
+    {
+        return workers[worker];
     }
 
     /**
@@ -331,8 +370,7 @@ public final class ParallelExecutor implements PhaseExecutor
         int stopped = NO_FAILURE;
         for (int i = 0; i < workers.length; i++)
         {
-            final Sequence done = workers[i].done;
-            while (done.get() < ticket)
+            while (!workerDone(i, ticket))
             {
                 if (runners[i].isClosed())
                 {
@@ -349,7 +387,7 @@ public final class ParallelExecutor implements PhaseExecutor
         }
     }
 
-    private void checkFailures(final Batch batch, final int phase)
+    void checkFailures(final Batch batch, final int phase)
     {
         Worker failed = null;
         for (final Worker worker : workers)
