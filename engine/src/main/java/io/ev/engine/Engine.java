@@ -1573,7 +1573,8 @@ public final class Engine implements AutoCloseable
             mostBatchesInFlight = manager.newCounter("primary: most batches in flight at once");
             batchesReshipped = manager.newCounter("primary: batches rolled back with an earlier one, re-shipped");
             linkRetransmits = manager.newCounter("link: messages re-sent after retransmitNs without an answer");
-            linkBackPressured = manager.newCounter("link: offers refused by the transport (back pressure, not connected)");
+            linkBackPressured =
+                manager.newCounter("link: offers refused by the transport (back pressure, not connected)");
         }
 
         void onRejected(final int reason)
