@@ -57,7 +57,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 public final class PrimaryReplicator implements Link.MessageHandler
 {
     /** The adaptive re-send timeout stays under peerTimeoutNs / this: several re-sends before a peer is lost. */
-    private static final long MAX_RETRANSMIT_PEER_TIMEOUT_DIVISOR = 8;
+    private static final long MAX_RETRANSMIT_PEER_TIMEOUT_DIVISOR = 16;
 
     /** Where the batches stand, for reports. */
     public enum State
@@ -964,13 +964,14 @@ public final class PrimaryReplicator implements Link.MessageHandler
 
     /**
      * The answer to a message offered once came {@code waitNs} after it (Karn: a re-sent message's answer
-     * is ambiguous and not sampled). Like TCP's retransmission timer (RFC 6298): the timeout is the
-     * smoothed wait plus four deviations, kept in [retransmitNs, maxRetransmitNs], doubled by each re-send
-     * until an answer is sampled again, and it runs for the oldest message awaiting an answer only, from
-     * its send or the last answer, whichever is later. With
-     * K batches in flight the backup answers each batch after executing the ones before it: a fixed
-     * timeout on each batch's own send, shorter than that, re-sent every batch (and the re-sent batches
-     * delayed the decisions queued behind them).
+     * is ambiguous and not sampled). Like TCP's retransmission timer (RFC 6298): the timeout is the smoothed
+     * wait plus four deviations, kept in [retransmitNs, maxRetransmitNs], doubled by each re-send until an
+     * answer is sampled again, and it runs for the oldest message awaiting an answer only, from its send or
+     * the last answer, whichever is later. With K batches in flight the backup answers a batch after
+     * executing the ones before it: a fixed timeout on each batch's own send, shorter than that, re-sent
+     * every batch (and the re-sent batches delayed the decisions queued behind them). The cap keeps at least
+     * {@value #MAX_RETRANSMIT_PEER_TIMEOUT_DIVISOR} re-sends within a peer timeout, so that a lossy link is
+     * not taken for a lost peer (the backup only speaks when spoken to).
      */
     private void sampleAnswerWait(final long waitNs)
     {
