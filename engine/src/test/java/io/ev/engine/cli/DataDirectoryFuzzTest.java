@@ -85,7 +85,7 @@ class DataDirectoryFuzzTest
         pristine = root.resolve("pristine");
         final String[] node = run("node", "--role", "standalone", "--data", pristine.toString(), "--drive",
             "smallbank", "--requests", "300", "--accounts", "40", "--batch", "16", "--checkpoint-every", "120",
-            "--json");
+            "--checkpoint-mode", "pause", "--json");
         assertEquals("0", node[0], node[1] + node[2]);
         digest = field(node[1], "stateDigest");
         try (Stream<Path> paths = Files.walk(pristine))
@@ -108,7 +108,10 @@ class DataDirectoryFuzzTest
             LENGTHS.put(relative, (long)bytes.length);
         }
         assertTrue(files.stream().anyMatch(path -> path.toString().endsWith(".cq4")), files.toString());
-        assertTrue(files.stream().anyMatch(path -> path.toString().endsWith(".evsnap")), files.toString());
+        // paused checkpoints are taken at the batch boundary, so the directory always holds one taken after
+        // the initial one (a concurrent one may still be running when the node stops: then only the initial
+        // checkpoint is left and a journal deleted whole is no longer detectable as such)
+        assertTrue(files.stream().filter(path -> path.toString().endsWith(".evsnap")).count() >= 2, files.toString());
     }
 
     @AfterContainer
