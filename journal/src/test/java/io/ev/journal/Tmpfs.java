@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Mounts and unmounts a small tmpfs for the real full-disk tests (Linux, root or CAP_SYS_ADMIN).
  */
-final class Tmpfs
+public final class Tmpfs
 {
     private Tmpfs()
     {
@@ -21,7 +21,7 @@ final class Tmpfs
     /**
      * @return null when mounted, otherwise why not (the test skips with it).
      */
-    static String mount(final Path dir, final int megabytes) throws IOException, InterruptedException
+    public static String mount(final Path dir, final int megabytes) throws IOException, InterruptedException
     {
         if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux"))
         {
@@ -34,7 +34,7 @@ final class Tmpfs
      * Unmounts lazily: files the JVM still maps (Chronicle releases its mappings on a background thread)
      * keep the tmpfs alive until they are unmapped, detached from the directory tree at once.
      */
-    static void unmount(final Path dir) throws IOException, InterruptedException
+    public static void unmount(final Path dir) throws IOException, InterruptedException
     {
         final String failed = run(List.of("umount", "--lazy", dir.toString()));
         if (null != failed)

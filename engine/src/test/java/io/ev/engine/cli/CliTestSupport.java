@@ -125,6 +125,41 @@ final class CliTestSupport
     }
 
     /**
+     * @return whether {@code rejoined} is the paired backup of {@code primary} at {@code epoch}, with the same
+     * state digest and request count; at epoch 1 (a bounded drive) also every one of {@code driveRequests}
+     * acknowledged and held.
+     */
+    static boolean converged(final Path rejoined, final Path primary, final String epoch, final long driveRequests)
+    {
+        final Properties r = status(rejoined);
+        final Properties p = status(primary);
+        final String drive = String.valueOf(driveRequests);
+        return "BACKUP".equals(r.getProperty("role")) && "PRIMARY".equals(p.getProperty("role")) &&
+            "true".equals(r.getProperty("paired")) && "true".equals(p.getProperty("paired")) &&
+            epoch.equals(r.getProperty("epoch")) && epoch.equals(p.getProperty("epoch")) &&
+            (!"1".equals(epoch) ||
+            (drive.equals(p.getProperty("acknowledged")) && drive.equals(p.getProperty("requestsInState")))) &&
+            String.valueOf(p.getProperty("stateDigest")).equals(r.getProperty("stateDigest")) &&
+            String.valueOf(p.getProperty("requestsInState")).equals(r.getProperty("requestsInState"));
+    }
+
+    /**
+     * Stops replicas with SIGTERM (not {@code Process.destroy()}: that closes a driving primary's output first)
+     * and checks each stopped cleanly (exit status 0, or 143 for the signal).
+     */
+    static void stopCleanly(final Supplier<String> diagnostics, final Process... replicas)
+        throws IOException, InterruptedException
+    {
+        for (final Process process : replicas)
+        {
+            signal(process, "TERM");
+            assertTrue(process.waitFor(60, TimeUnit.SECONDS), "a replica did not stop on SIGTERM");
+            assertTrue(0 == process.exitValue() || 143 == process.exitValue(),
+                "a replica failed (" + process.exitValue() + "): " + diagnostics.get());
+        }
+    }
+
+    /**
      * @return the text of every {@code *.log} file in {@code dir} (the nodes' outputs), for failure messages.
      */
     static String logs(final Path dir)

@@ -27,6 +27,7 @@ import io.ev.engine.apps.SmallBankWorkload;
 import io.ev.journal.Journal;
 import io.ev.journal.JournalException;
 import io.ev.journal.JournalFormat;
+import io.ev.journal.Tmpfs;
 import io.ev.store.StateStore;
 import io.ev.store.StoreWriter;
 import org.agrona.concurrent.BackoffIdleStrategy;

@@ -377,18 +377,8 @@ class LinkFaultProcessTest
      */
     private void awaitConverged(final Path rejoined, final Path primary, final String epoch)
     {
-        awaitOrFail(() ->
-        {
-            final Properties r = status(rejoined);
-            final Properties p = status(primary);
-            return "BACKUP".equals(r.getProperty("role")) && "PRIMARY".equals(p.getProperty("role")) &&
-                "true".equals(r.getProperty("paired")) && "true".equals(p.getProperty("paired")) &&
-                epoch.equals(r.getProperty("epoch")) && epoch.equals(p.getProperty("epoch")) &&
-                (!"1".equals(epoch) || (String.valueOf(DRIVE_REQUESTS).equals(p.getProperty("acknowledged")) &&
-                String.valueOf(DRIVE_REQUESTS).equals(p.getProperty("requestsInState")))) &&
-                String.valueOf(p.getProperty("stateDigest")).equals(r.getProperty("stateDigest")) &&
-                String.valueOf(p.getProperty("requestsInState")).equals(r.getProperty("requestsInState"));
-        }, 120, "the replicas never converged");
+        awaitOrFail(() -> CliTestSupport.converged(rejoined, primary, epoch, DRIVE_REQUESTS), 120,
+            "the replicas never converged");
     }
 
     /**
@@ -398,13 +388,7 @@ class LinkFaultProcessTest
      */
     private String stop(final Process first, final Process second) throws Exception
     {
-        for (final Process process : new Process[] {first, second})
-        {
-            CliTestSupport.signal(process, "TERM"); // not Process.destroy(): that closes the primary's output first
-            assertTrue(process.waitFor(60, TimeUnit.SECONDS), "a replica did not stop on SIGTERM");
-            assertTrue(0 == process.exitValue() || 143 == process.exitValue(),
-                "a replica failed (" + process.exitValue() + "): " + diagnostics());
-        }
+        CliTestSupport.stopCleanly(this::diagnostics, first, second);
         reader.join(TimeUnit.SECONDS.toMillis(60));
         assertReplaysConverge();
         return primaryOutput();

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import static io.ev.engine.cli.CliTestSupport.signal;
 import static io.ev.engine.cli.CliTestSupport.status;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -236,18 +237,8 @@ class PauseProcessTest
      */
     private void awaitConverged(final Path rejoined, final Path primary, final String epoch)
     {
-        awaitOrFail(() ->
-        {
-            final Properties r = status(rejoined);
-            final Properties p = status(primary);
-            return "BACKUP".equals(r.getProperty("role")) && "PRIMARY".equals(p.getProperty("role")) &&
-                "true".equals(r.getProperty("paired")) && "true".equals(p.getProperty("paired")) &&
-                epoch.equals(r.getProperty("epoch")) && epoch.equals(p.getProperty("epoch")) &&
-                (!"1".equals(epoch) || (String.valueOf(DRIVE_REQUESTS).equals(p.getProperty("acknowledged")) &&
-                String.valueOf(DRIVE_REQUESTS).equals(p.getProperty("requestsInState")))) &&
-                String.valueOf(p.getProperty("stateDigest")).equals(r.getProperty("stateDigest")) &&
-                String.valueOf(p.getProperty("requestsInState")).equals(r.getProperty("requestsInState"));
-        }, 120, "the replicas never converged");
+        awaitOrFail(() -> CliTestSupport.converged(rejoined, primary, epoch, DRIVE_REQUESTS), 120,
+            "the replicas never converged");
     }
 
     /**
@@ -257,13 +248,7 @@ class PauseProcessTest
      */
     private String stop(final Process first, final Process second) throws Exception
     {
-        for (final Process process : new Process[] {first, second})
-        {
-            signal(process, "TERM"); // not Process.destroy(): that closes the driving primary's output first
-            assertTrue(process.waitFor(60, TimeUnit.SECONDS), "a replica did not stop on SIGTERM");
-            assertTrue(0 == process.exitValue() || 143 == process.exitValue(),
-                "a replica failed (" + process.exitValue() + "): " + diagnostics());
-        }
+        CliTestSupport.stopCleanly(this::diagnostics, first, second);
         reader.join(TimeUnit.SECONDS.toMillis(60));
         return primaryOutput();
     }
@@ -277,15 +262,6 @@ class PauseProcessTest
         {
             return String.join("\n", primaryLines);
         }
-    }
-
-    private static void signal(final Process process, final String signal) throws Exception
-    {
-        final Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid()))
-            .redirectErrorStream(true).start();
-        assertTrue(kill.waitFor(30, TimeUnit.SECONDS), "kill -" + signal + " did not end");
-        assertEquals(0, kill.exitValue(), "kill -" + signal + " " + process.pid() + ": " +
-            new String(kill.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
     }
 
     private String elapsed()
