@@ -122,7 +122,9 @@ class TmpfsDiskFullTest
         final long reserveAhead = new long[] {64 << 10, 256 << 10, 1 << 20, 4 << 20}[random.nextInt(4)];
         final int maxPayload = 64 + random.nextInt(32 << 10);
         final int appendsPerCycle = 50 + random.nextInt(2_000);
-        final long leaveFree = (4L << 20) + random.nextLong(6L << 20);
+        // room for the reservation ahead plus at least 1 MiB of appends (more than 10 batches); at most
+        // 10 MiB of the 16, so that deleting the filler frees enough for one more reservation
+        final long leaveFree = reserveAhead + (1L << 20) + random.nextLong(5L << 20);
         fill(leaveFree);
         final String context = "seed " + seed + " (reserve ahead " + reserveAhead + ", payloads <= " + maxPayload +
             ", a cycle roll every " + appendsPerCycle + " appends, " + leaveFree + " bytes left free)";
