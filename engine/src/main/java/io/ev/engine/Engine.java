@@ -562,7 +562,7 @@ public final class Engine implements AutoCloseable
                 counters.rollbacks.getAndAddOrdered(runner.reexecutions());
             }
             store.commit(seq);
-            onCommitted(batch, seq, root);
+            onCommitted(batch, seq, root, null != journal ? ReplyDigest.of(batch, reply) : 0);
             return count;
         }
 
@@ -610,6 +610,7 @@ public final class Engine implements AutoCloseable
             nextSeq = seq + 1;
             startNs[(int)(seq % slots.length)] = System.nanoTime();
             counters.phases.getAndAddOrdered(batch.phaseCount());
+            replica.mixed(seq, batch); // executed as it is, not decoded from the entry again
             primary.begin(seq, encoder.buffer(), 0, length, startNs[(int)(seq % slots.length)]);
             if (nextSeq - oldestUnreleased > counters.mostBatchesInFlight.get())
             {
@@ -638,7 +639,7 @@ public final class Engine implements AutoCloseable
                 final long verifyNs = System.nanoTime() - startNs[(int)(seq % slots.length)];
                 counters.verifyNs.getAndAddOrdered(verifyNs);
                 verifyLatency.recordValue(Math.min(Math.max(1, verifyNs), VERIFY_LATENCY_MAX_NS));
-                onCommitted(executed, seq, replica.rootOf(seq));
+                onCommitted(executed, seq, replica.rootOf(seq), replica.replyDigestOf(seq));
             }
             return released;
         }
@@ -647,13 +648,13 @@ public final class Engine implements AutoCloseable
          * Batch {@code seq} committed: journal its commit marker, tell the commit listener, release
          * its replies.
          */
-        private void onCommitted(final Batch executed, final long seq, final long root)
+        private void onCommitted(final Batch executed, final long seq, final long root, final long replyDigest)
         {
             final int count = executed.count();
             lastRoot = root;
             if (null != journal)
             {
-                journal.appendCommit(seq, root, ReplyDigest.of(executed, reply), count);
+                journal.appendCommit(seq, root, replyDigest, count);
             }
             if (null != ctx.commitListener())
             {

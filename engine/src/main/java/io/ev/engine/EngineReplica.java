@@ -57,6 +57,9 @@ public final class EngineReplica implements ReplicaExecution
     private final long[] historyRoot = new long[CATCH_UP_HISTORY];
     private final boolean[] historyCommitted = new boolean[CATCH_UP_HISTORY];
     private long root;
+    private final Batch[] mixed;
+    private final long[] mixedSeq;
+    private final Batch[] executed;
     private long replyDigest;
     private long requestsInState;
     private volatile long committedRoot;
@@ -82,6 +85,10 @@ public final class EngineReplica implements ReplicaExecution
         this.sequential = new SequentialReplay(store, writer, maxBatchRequests);
         final int slots = store.context().maxOpenBatches();
         this.batches = new Batch[slots];
+        this.mixed = new Batch[slots];
+        this.mixedSeq = new long[slots];
+        this.executed = new Batch[slots];
+        java.util.Arrays.fill(mixedSeq, -1);
         this.roots = new long[slots];
         this.replyDigests = new long[slots];
         this.journalEncoders = new BatchEncoder[slots];
@@ -207,6 +214,23 @@ public final class EngineReplica implements ReplicaExecution
         return encoder.finish();
     }
 
+    /**
+     * Primary role: {@code batch} is the mixed batch {@code seq} (phases grouped) whose entry the
+     * replication protocol will pass to {@link #execute(long, BatchDecoder, boolean)}; that execution
+     * uses it, and writes the replies into it, instead of decoding the entry into a copy. The caller
+     * keeps it unchanged until the batch's replies are released.
+     */
+    public void mixed(final long seq, final Batch batch)
+    {
+        if (batch.seq() != seq)
+        {
+            throw new IllegalArgumentException("mixed(" + seq + "): the batch is batch " + batch.seq());
+        }
+        final int slot = slot(seq);
+        mixed[slot] = batch;
+        mixedSeq[slot] = seq;
+    }
+
     public void execute(final long seq, final BatchDecoder entry, final boolean sequentially)
     {
         final int slot = slot(seq);
@@ -215,23 +239,25 @@ public final class EngineReplica implements ReplicaExecution
             // kept until commit: the entry is journaled with its commit marker (the primary's bytes)
             journalEncoders[slot].copyOf(seq, entry).finish();
         }
-        final Batch batch = batches[slot];
-        batch.reset(seq);
-        while (entry.next())
+        final Batch batch;
+        if (mixedSeq[slot] == seq)
         {
-            final int index = batch.add(entry.clientId(), entry.requestId(), entry.type(), entry.payload(), 0,
-                entry.payload().capacity());
-            batch.phase(index, entry.phase());
-        }
-        if (sequentially)
-        {
-            root = sequential.executeAndSeal(batch, registry);
+            batch = mixed[slot]; // this replica's own mixed batch: the same requests, phases and order
         }
         else
         {
+            batch = batches[slot];
+            batch.reset(seq);
+            while (entry.next())
+            {
+                final int index = batch.add(entry.clientId(), entry.requestId(), entry.type(), entry.payload(), 0,
+                    entry.payload().capacity());
+                batch.phase(index, entry.phase());
+            }
             batch.groupPhases();
-            root = parallel.executeAndSeal(batch, registry);
         }
+        executed[slot] = batch;
+        root = sequentially ? sequential.executeAndSeal(batch, registry) : parallel.executeAndSeal(batch, registry);
         replyDigest = ReplyDigest.of(batch, replyView);
         roots[slot] = root;
         replyDigests[slot] = replyDigest;
@@ -256,7 +282,8 @@ public final class EngineReplica implements ReplicaExecution
     public void commit(final long seq)
     {
         final int slot = slot(seq);
-        final int count = batches[slot].count();
+        final int count = executed[slot].count();
+        mixedSeq[slot] = -1; // committed: never executed again
         if (null != journal)
         {
             journaled(seq, journal.append(journalEncoders[slot]));
@@ -397,8 +424,8 @@ public final class EngineReplica implements ReplicaExecution
      */
     public Batch batch(final long seq)
     {
-        final Batch batch = batches[slot(seq)];
-        if (batch.seq() != seq)
+        final Batch batch = executed[slot(seq)];
+        if (null == batch || batch.seq() != seq)
         {
             throw new IllegalStateException("batch " + seq + " is not in its slot (it holds batch " + batch.seq() +
                 ")");
@@ -414,5 +441,15 @@ public final class EngineReplica implements ReplicaExecution
     {
         batch(seq);
         return roots[slot(seq)];
+    }
+
+    /**
+     * @return the digest of batch {@code seq}'s replies as executed, while {@link #batch(long)} holds it
+     * (what its commit marker records).
+     */
+    public long replyDigestOf(final long seq)
+    {
+        batch(seq);
+        return replyDigests[slot(seq)];
     }
 }

@@ -53,7 +53,8 @@ public final class ReplicationOverhead
         final boolean pinned = Files.isExecutable(Path.of("/usr/bin/taskset")) &&
             Runtime.getRuntime().availableProcessors() >= 2;
         final java.io.PrintStream progress = options.json ? System.err : System.out;
-        final Path work = Files.createTempDirectory("ev-overhead");
+        final Path work = null == options.dir ? Files.createTempDirectory("ev-overhead") :
+            Files.createTempDirectory(Files.createDirectories(options.dir), "ev-overhead");
         final double[] standalone = new double[options.rounds];
         final double[] replicated = new double[options.rounds];
         final double[] ratios = new double[options.rounds];
@@ -101,20 +102,21 @@ public final class ReplicationOverhead
         if (options.json)
         {
             System.out.printf(Locale.ROOT, "{\"rounds\":%d,\"requests\":%d,\"warmup\":%d,\"window\":%d," +
-                "\"inFlight\":%d,\"mtu\":%d,\"accounts\":%d,\"pinned\":%b," +
+                "\"inFlight\":%d,\"mtu\":%d,\"accounts\":%d,\"pinned\":%b,\"dataDirectories\":\"%s\"," +
                 "\"standalonePerSec\":%s,\"replicatedPerSec\":%s,\"ratios\":%s,\"medianRatio\":%.4f%s}%n",
                 options.rounds, options.requests, options.warmup, options.window, options.inFlight,
-                options.mtu, options.accounts, pinned, Arrays.toString(standalone),
+                options.mtu, options.accounts, pinned, work.getParent(), Arrays.toString(standalone),
                 Arrays.toString(replicated), Arrays.toString(ratios), median, neighbourJson);
         }
         else
         {
             System.out.printf(Locale.ROOT, "%n== summary ==%nreplicated / standalone throughput, %s, %d rounds: " +
                 "median %.3f (per round %s)%nsteady state: %d requests per run after %d warm-up requests, window %d, " +
-                "%d batches in flight%nstandalone median %.0f requests/s, replicated median %.0f requests/s%n",
+                "%d batches in flight, data directories under %s%nstandalone median %.0f requests/s, " +
+                "replicated median %.0f requests/s%n",
                 pinned ? "one core per replica (taskset)" : "UNPINNED (no taskset or < 2 CPUs)", options.rounds,
                 median, Arrays.toString(ratios), options.requests, options.warmup, options.window, options.inFlight,
-                median(standalone), median(replicated));
+                work.getParent(), median(standalone), median(replicated));
             if (options.neighbour)
             {
                 System.out.printf(Locale.ROOT, "standalone beside a neighbour on the other core: median %.0f " +
@@ -282,11 +284,12 @@ public final class ReplicationOverhead
         int mtu = 65504;
         int accounts = 100_000;
         boolean neighbour = true;
+        Path dir;
 
         static String usage()
         {
             return "usage: bin/ev overhead [--rounds R] [--requests N] [--warmup N] [--window N] [--in-flight K] " +
-                "[--mtu BYTES] [--accounts N] [--neighbour true|false] [--json]\n" +
+                "[--mtu BYTES] [--accounts N] [--neighbour true|false] [--dir DIR] [--json]\n" +
                 "  --rounds R     standalone + replicated runs, alternating order (default 5)\n" +
                 "  --requests N   SmallBank requests measured per run (default 1000000)\n" +
                 "  --warmup N     requests driven first in each run, not measured (JIT warm-up; default 1000000)\n" +
@@ -296,6 +299,9 @@ public final class ReplicationOverhead
                 "  --accounts N   SmallBank customers (default 100000)\n" +
                 "  --neighbour B  true (default): a third run per round, two standalone nodes at once on cores 0\n" +
                 "                 and 1 (the host's ceiling for a replicated pair); false: leave it out\n" +
+                "  --dir DIR      where the runs' data directories (journals, checkpoints) go, deleted at the end\n" +
+                "                 (default the JVM's temp directory); a tmpfs such as /dev/shm keeps the disk's\n" +
+                "                 writeback, which the pair's two journals cause twice, off the two busy cores\n" +
                 "  --json         summary as one JSON object on stdout (status lines go to stderr)";
         }
 
@@ -334,6 +340,10 @@ public final class ReplicationOverhead
                     require("true".equals(value) || "false".equals(value), "--neighbour " + value +
                         " must be true or false");
                     neighbour = Boolean.parseBoolean(value);
+                    break;
+                case "--dir":
+                    dir = Path.of(value);
+                    require(!Files.exists(dir) || Files.isDirectory(dir), "--dir " + value + " is not a directory");
                     break;
                 default:
                     throw new IllegalArgumentException("unknown option " + option);

@@ -217,6 +217,9 @@ public final class AeronTransport implements AutoCloseable
             .publicationTermBufferLength(ctx.termBufferLength())
             .ipcTermBufferLength(ctx.termBufferLength())
             .termBufferSparseFile(ctx.termBufferSparseFile())
+            // the driver's async executor thread (name resolution) polls about once a millisecond; our
+            // endpoints are literal addresses, so its tasks run on the conductor and the thread is not started
+            .asyncExecutorEnabled(false)
             .errorHandler(ctx.errorHandler());
         final Supplier<IdleStrategy> idle = ctx.idleStrategy();
         switch (ctx.threading())
