@@ -269,10 +269,10 @@ public final class PerformanceReport
         static final int MAX_WORKERS = 16;
 
         Path out;
-        int seconds = 10;
-        int maxSeconds = 5;
+        int seconds = 20;
+        int maxSeconds = 20;
         int rounds = 3;
-        int warmupSeconds = 2;
+        int warmupSeconds = 10;
         int accounts = 100_000;
         String profile = "uniform";
         int maxWorkers = Math.min(MAX_WORKERS, Runtime.getRuntime().availableProcessors());
@@ -291,11 +291,11 @@ public final class PerformanceReport
                 "  maxima, then all at P% of the replicated engine's maximum (open loop, CO-corrected latency)\n" +
                 "  --out DIR          where the report goes (default ev-report-<date>-<time>): results.json,\n" +
                 "                     report.md, latency-*.hgrm, latency-percentiles.png, throughput-vs-workers.png\n" +
-                "  --seconds S        measured seconds at the common rate (default 10)\n" +
-                "  --max-seconds S    measured seconds of each closed-loop maximum (default 5)\n" +
+                "  --seconds S        measured seconds at the common rate (default 20)\n" +
+                "  --max-seconds S    measured seconds of each closed-loop maximum (default 20)\n" +
                 "  --rounds R         closed-loop maxima: R rounds over all systems, alternating order; the\n" +
                 "                     median of each, ratios as the median of per-round ratios (default 3)\n" +
-                "  --warmup-seconds W before each measurement (default 2)\n" +
+                "  --warmup-seconds W before each measurement (default 10)\n" +
                 "  --accounts N       SmallBank customers (default 100000); --profile (default uniform)\n" +
                 "  --max-workers N    the engine with 1..N workers (default: the cores, at most 16)\n" +
                 "  --percent P        the common rate, % of the replicated engine's maximum (default 50)\n" +

@@ -4,7 +4,9 @@
 package io.ev.perf;
 
 import java.lang.management.ManagementFactory;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * CPU time and heap allocation of this process over a measured interval, per request: {@link #start()} at the
@@ -19,8 +21,8 @@ public final class ResourceMeter
     private static final com.sun.management.OperatingSystemMXBean OS = operatingSystem();
     private static final com.sun.management.ThreadMXBean THREADS = threads();
 
+    private final Map<Long, Long> allocatedAtStart = new HashMap<>();
     private long cpuNsStart;
-    private long allocatedBytesStart;
 
     /**
      * Takes the start snapshot.
@@ -28,7 +30,19 @@ public final class ResourceMeter
     public void start()
     {
         cpuNsStart = processCpuNs();
-        allocatedBytesStart = allocatedBytes();
+        allocatedAtStart.clear();
+        if (null != THREADS)
+        {
+            final long[] ids = THREADS.getAllThreadIds();
+            final long[] bytes = THREADS.getThreadAllocatedBytes(ids);
+            for (int i = 0; i < ids.length; i++)
+            {
+                if (bytes[i] >= 0) // -1 for a thread that ended meanwhile
+                {
+                    allocatedAtStart.put(ids[i], bytes[i]);
+                }
+            }
+        }
     }
 
     /**
@@ -40,11 +54,11 @@ public final class ResourceMeter
     public Usage stop(final long requests)
     {
         final long cpuNs = processCpuNs();
-        final long allocated = allocatedBytes();
+        final long allocated = allocatedSinceStart();
         final double perRequest = 1.0 / Math.max(1, requests);
         return new Usage(
             cpuNs < 0 || cpuNsStart < 0 ? Double.NaN : (cpuNs - cpuNsStart) * perRequest,
-            allocated < 0 || allocatedBytesStart < 0 ? Double.NaN : (allocated - allocatedBytesStart) * perRequest);
+            allocated < 0 ? Double.NaN : allocated * perRequest);
     }
 
     /**
@@ -56,18 +70,26 @@ public final class ResourceMeter
     }
 
     /**
-     * @return the bytes allocated so far by the threads alive now; -1 if unknown.
+     * @return the bytes allocated since {@link #start()} by the threads alive now: the growth of those alive at
+     * the start, all of those started since (a thread that ended in between is not counted, so the sum never
+     * shrinks); -1 if unknown.
      */
-    public static long allocatedBytes()
+    private long allocatedSinceStart()
     {
         if (null == THREADS)
         {
             return -1;
         }
+        final long[] ids = THREADS.getAllThreadIds();
+        final long[] bytes = THREADS.getThreadAllocatedBytes(ids);
         long total = 0;
-        for (final long bytes : THREADS.getThreadAllocatedBytes(THREADS.getAllThreadIds()))
+        for (int i = 0; i < ids.length; i++)
         {
-            total += Math.max(0, bytes); // -1 for a thread that ended meanwhile
+            if (bytes[i] >= 0) // -1 for a thread that ended meanwhile
+            {
+                final Long atStart = allocatedAtStart.get(ids[i]);
+                total += null == atStart ? bytes[i] : bytes[i] - atStart;
+            }
         }
         return total;
     }
