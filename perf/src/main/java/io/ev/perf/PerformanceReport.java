@@ -86,8 +86,8 @@ public final class PerformanceReport
         final Report report = new Report(options, command, ZonedDateTime.now());
         Files.createDirectories(options.out);
         final List<Subject> subjects = subjects(options, progress);
-        final int steps =
-            options.rounds * subjects.size() + (int)subjects.stream().filter(s -> s.atCommonRate).count();
+        final int steps = options.rounds * subjects.size() +
+            (int)subjects.stream().filter(s -> s.atCommonRate).count() + (options.overhead ? 1 : 0);
         int step = 0;
         for (int round = 0; round < options.rounds; round++)
         {
@@ -115,8 +115,47 @@ public final class PerformanceReport
                 subject.latency = subject.load.apply(String.format(Locale.ROOT, "%.0f", report.commonRatePerSec));
             }
         }
+        if (options.overhead)
+        {
+            final ReplicationOverhead.Options overhead = overheadOptions(options);
+            progress.printf(Locale.ROOT, "%n[%d/%d] replication overhead, one core per replica: a standalone node " +
+                "vs a primary + backup, separate processes (bin/ev overhead), %d rounds, data directories under %s%n",
+                ++step, steps, overhead.rounds, null == overhead.dir ? "the temp directory" : overhead.dir);
+            try
+            {
+                report.overhead = ReplicationOverhead.run(overhead, progress);
+            }
+            catch (final IOException | RuntimeException ex)
+            {
+                throw ex;
+            }
+            catch (final Exception ex)
+            {
+                if (ex instanceof InterruptedException)
+                {
+                    Thread.currentThread().interrupt();
+                }
+                throw new IllegalStateException("replication overhead: " + ex, ex);
+            }
+        }
         ReportWriter.write(report);
         return report;
+    }
+
+    /**
+     * @return {@code bin/ev overhead}'s options for the report: its rounds, the same customers, the default
+     * sizes (3 x 10^6 requests measured after 4 x 10^6 of warm-up per run), no neighbour run.
+     */
+    static ReplicationOverhead.Options overheadOptions(final Options options)
+    {
+        final ReplicationOverhead.Options overhead = new ReplicationOverhead.Options();
+        overhead.rounds = options.rounds;
+        overhead.requests = 3_000_000;
+        overhead.warmup = 4_000_000;
+        overhead.accounts = options.accounts;
+        overhead.neighbour = false;
+        overhead.dir = options.overheadDir;
+        return overhead;
     }
 
     private static List<Subject> subjects(final Options options, final PrintStream progress)
@@ -237,6 +276,7 @@ public final class PerformanceReport
         final List<Subject> subjects = new ArrayList<>();
         final String loadAtStart = ReportWriter.load();
         double commonRatePerSec;
+        ReplicationOverhead.Result overhead;
 
         Report(final Options options, final String command, final ZonedDateTime date)
         {
@@ -278,6 +318,8 @@ public final class PerformanceReport
         int maxWorkers = Math.min(MAX_WORKERS, Runtime.getRuntime().availableProcessors());
         double percent = 50;
         boolean cluster = true;
+        boolean overhead = true;
+        Path overheadDir = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : null;
         boolean quick;
 
         static String usage()
@@ -285,7 +327,7 @@ public final class PerformanceReport
             return "usage: bin/ev report [--quick] [--out DIR] [--seconds S] [--max-seconds S] [--rounds R]\n" +
                 "                     [--warmup-seconds W] [--accounts N] [--profile uniform|contended]\n" +
                 "                     [--max-workers N] [--percent P]\n" +
-                "                     [--cluster yes|no] [--json]\n" +
+                "                     [--cluster yes|no] [--overhead yes|no] [--overhead-dir DIR] [--json]\n" +
                 "  raw sequential, the engine with 1..N workers, the engine replicated (primary + backup, UDP)\n" +
                 "  and Aeron Cluster (3 members, UDP) under the same SmallBank load in this JVM: closed-loop\n" +
                 "  maxima, then all at P% of the replicated engine's maximum (open loop, CO-corrected latency)\n" +
@@ -300,7 +342,13 @@ public final class PerformanceReport
                 "  --max-workers N    the engine with 1..N workers (default: the cores, at most 16)\n" +
                 "  --percent P        the common rate, % of the replicated engine's maximum (default 50)\n" +
                 "  --cluster no       leave the Aeron Cluster baseline out (default yes)\n" +
-                "  --quick            a smoke test: 1,000 accounts, 1 s runs, 1 round, no warm-up, <= 2 workers\n" +
+                "  --overhead no      leave out the replication-overhead target's own setup (default yes): a\n" +
+                "                     standalone node vs a primary + backup as separate processes pinned one core\n" +
+                "                     per replica (bin/ev overhead, R rounds, 3 x 10^6 requests after 4 x 10^6)\n" +
+                "  --overhead-dir DIR their data directories (default /dev/shm where it exists, like the\n" +
+                "                     in-memory systems above; else the temp directory)\n" +
+                "  --quick            a smoke test: 1,000 accounts, 1 s runs, 1 round, no warm-up, <= 2 workers,\n" +
+                "                     no --overhead\n" +
                 "                     (options after it override it)\n" +
                 "  --json             summary as one JSON object on stdout (status lines go to stderr)";
         }
@@ -323,6 +371,7 @@ public final class PerformanceReport
                     options.warmupSeconds = 0;
                     options.accounts = 1_000;
                     options.maxWorkers = Math.min(2, options.maxWorkers);
+                    options.overhead = false;
                 }
                 else
                 {
@@ -375,6 +424,15 @@ public final class PerformanceReport
                 case "--cluster":
                     require("yes".equals(value) || "no".equals(value), "--cluster " + value + " must be yes or no");
                     cluster = "yes".equals(value);
+                    break;
+                case "--overhead":
+                    require("yes".equals(value) || "no".equals(value), "--overhead " + value + " must be yes or no");
+                    overhead = "yes".equals(value);
+                    break;
+                case "--overhead-dir":
+                    overheadDir = Path.of(value);
+                    require(!Files.exists(overheadDir) || Files.isDirectory(overheadDir),
+                        "--overhead-dir " + value + " is not a directory");
                     break;
                 default:
                     throw new IllegalArgumentException("unknown option " + option);

@@ -50,9 +50,58 @@ public final class ReplicationOverhead
             return;
         }
         BenchmarkMain.requireJvmOptions();
+        final Result result = run(options, options.json ? System.err : System.out);
+        final boolean pinned = result.pinned;
+        final Path dir = result.dir;
+        final double[] standalone = result.standalone;
+        final double[] replicated = result.replicated;
+        final double[] ratios = result.ratios;
+        final double[] neighboured = result.neighboured;
+        final double[] neighbourRatios = result.neighbourRatios;
+        final double median = median(ratios);
+        final String neighbourJson = !options.neighbour ? "" : String.format(Locale.ROOT,
+            ",\"standaloneBesideNeighbourPerSec\":%s,\"ratiosToStandaloneBesideNeighbour\":%s," +
+            "\"medianRatioToStandaloneBesideNeighbour\":%.4f,\"medianHostCeiling\":%.4f",
+            Arrays.toString(neighboured), Arrays.toString(neighbourRatios), median(neighbourRatios),
+            median(ceilings(neighboured, standalone)));
+        if (options.json)
+        {
+            System.out.printf(Locale.ROOT, "{\"rounds\":%d,\"requests\":%d,\"warmup\":%d,\"window\":%d," +
+                "\"inFlight\":%d,\"mtu\":%d,\"accounts\":%d,\"pinned\":%b,\"dataDirectories\":\"%s\"," +
+                "\"standalonePerSec\":%s,\"replicatedPerSec\":%s,\"ratios\":%s,\"medianRatio\":%.4f%s}%n",
+                options.rounds, options.requests, options.warmup, options.window, options.inFlight,
+                options.mtu, options.accounts, pinned, dir, Arrays.toString(standalone),
+                Arrays.toString(replicated), Arrays.toString(ratios), median, neighbourJson);
+        }
+        else
+        {
+            System.out.printf(Locale.ROOT, "%n== summary ==%nreplicated / standalone throughput, %s, %d rounds: " +
+                "median %.3f (per round %s)%nsteady state: %d requests per run after %d warm-up requests, window %d, " +
+                "%d batches in flight, data directories under %s%nstandalone median %.0f requests/s, " +
+                "replicated median %.0f requests/s%n",
+                pinned ? "one core per replica (taskset)" : "UNPINNED (no taskset or < 2 CPUs)", options.rounds,
+                median, Arrays.toString(ratios), options.requests, options.warmup, options.window, options.inFlight,
+                dir, median(standalone), median(replicated));
+            if (options.neighbour)
+            {
+                System.out.printf(Locale.ROOT, "standalone beside a neighbour on the other core: median %.0f " +
+                    "requests/s, host ceiling (it / standalone alone) median %.3f; replicated / it: median %.3f " +
+                    "(per round %s)%n", median(neighboured), median(ceilings(neighboured, standalone)),
+                    median(neighbourRatios), Arrays.toString(neighbourRatios));
+            }
+        }
+    }
+
+    /**
+     * Runs the rounds, printing a status line per run to {@code progress}.
+     *
+     * @return every round's throughputs and ratios.
+     * @throws Exception if a node fails or cannot be started.
+     */
+    static Result run(final Options options, final java.io.PrintStream progress) throws Exception
+    {
         final boolean pinned = Files.isExecutable(Path.of("/usr/bin/taskset")) &&
             Runtime.getRuntime().availableProcessors() >= 2;
-        final java.io.PrintStream progress = options.json ? System.err : System.out;
         final Path work = null == options.dir ? Files.createTempDirectory("ev-overhead") :
             Files.createTempDirectory(Files.createDirectories(options.dir), "ev-overhead");
         final double[] standalone = new double[options.rounds];
@@ -93,37 +142,43 @@ public final class ReplicationOverhead
         {
             deleteRecursively(work);
         }
-        final double median = median(ratios);
-        final String neighbourJson = !options.neighbour ? "" : String.format(Locale.ROOT,
-            ",\"standaloneBesideNeighbourPerSec\":%s,\"ratiosToStandaloneBesideNeighbour\":%s," +
-            "\"medianRatioToStandaloneBesideNeighbour\":%.4f,\"medianHostCeiling\":%.4f",
-            Arrays.toString(neighboured), Arrays.toString(neighbourRatios), median(neighbourRatios),
-            median(ceilings(neighboured, standalone)));
-        if (options.json)
+        return new Result(pinned, work.getParent(), standalone, replicated, ratios, neighboured, neighbourRatios);
+    }
+
+    /**
+     * What the rounds measured.
+     */
+    static final class Result
+    {
+        final boolean pinned;
+        final Path dir;
+        final double[] standalone;
+        final double[] replicated;
+        final double[] ratios;
+        final double[] neighboured;
+        final double[] neighbourRatios;
+
+        Result(
+            final boolean pinned,
+            final Path dir,
+            final double[] standalone,
+            final double[] replicated,
+            final double[] ratios,
+            final double[] neighboured,
+            final double[] neighbourRatios)
         {
-            System.out.printf(Locale.ROOT, "{\"rounds\":%d,\"requests\":%d,\"warmup\":%d,\"window\":%d," +
-                "\"inFlight\":%d,\"mtu\":%d,\"accounts\":%d,\"pinned\":%b,\"dataDirectories\":\"%s\"," +
-                "\"standalonePerSec\":%s,\"replicatedPerSec\":%s,\"ratios\":%s,\"medianRatio\":%.4f%s}%n",
-                options.rounds, options.requests, options.warmup, options.window, options.inFlight,
-                options.mtu, options.accounts, pinned, work.getParent(), Arrays.toString(standalone),
-                Arrays.toString(replicated), Arrays.toString(ratios), median, neighbourJson);
+            this.pinned = pinned;
+            this.dir = dir;
+            this.standalone = standalone;
+            this.replicated = replicated;
+            this.ratios = ratios;
+            this.neighboured = neighboured;
+            this.neighbourRatios = neighbourRatios;
         }
-        else
+
+        double medianRatio()
         {
-            System.out.printf(Locale.ROOT, "%n== summary ==%nreplicated / standalone throughput, %s, %d rounds: " +
-                "median %.3f (per round %s)%nsteady state: %d requests per run after %d warm-up requests, window %d, " +
-                "%d batches in flight, data directories under %s%nstandalone median %.0f requests/s, " +
-                "replicated median %.0f requests/s%n",
-                pinned ? "one core per replica (taskset)" : "UNPINNED (no taskset or < 2 CPUs)", options.rounds,
-                median, Arrays.toString(ratios), options.requests, options.warmup, options.window, options.inFlight,
-                work.getParent(), median(standalone), median(replicated));
-            if (options.neighbour)
-            {
-                System.out.printf(Locale.ROOT, "standalone beside a neighbour on the other core: median %.0f " +
-                    "requests/s, host ceiling (it / standalone alone) median %.3f; replicated / it: median %.3f " +
-                    "(per round %s)%n", median(neighboured), median(ceilings(neighboured, standalone)),
-                    median(neighbourRatios), Arrays.toString(neighbourRatios));
-            }
+            return median(ratios);
         }
     }
 

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -68,5 +69,25 @@ class PerformanceReportTest
             () -> PerformanceReport.Options.parse(new String[] {"--out", "pom.xml"})).getMessage());
         assertEquals("--cluster maybe must be yes or no", assertThrows(IllegalArgumentException.class,
             () -> PerformanceReport.Options.parse(new String[] {"--cluster", "maybe"})).getMessage());
+        assertEquals("--overhead maybe must be yes or no", assertThrows(IllegalArgumentException.class,
+            () -> PerformanceReport.Options.parse(new String[] {"--overhead", "maybe"})).getMessage());
+        assertEquals("--overhead-dir pom.xml is not a directory", assertThrows(IllegalArgumentException.class,
+            () -> PerformanceReport.Options.parse(new String[] {"--overhead-dir", "pom.xml"})).getMessage());
+    }
+
+    @Test
+    void theOverheadTargetsOwnSetupRunsByDefaultButNotInTheSmokeTest()
+    {
+        final PerformanceReport.Options full = PerformanceReport.Options.parse(new String[0]);
+        assertTrue(full.overhead, "the one-core-per-replica run is part of the report");
+        assertFalse(PerformanceReport.Options.parse(new String[] {"--quick"}).overhead);
+        assertTrue(PerformanceReport.Options.parse(new String[] {"--quick", "--overhead", "yes"}).overhead);
+        final ReplicationOverhead.Options overhead = PerformanceReport.overheadOptions(
+            PerformanceReport.Options.parse(new String[] {"--rounds", "5", "--overhead-dir", "target"}));
+        assertEquals(5, overhead.rounds);
+        assertEquals(3_000_000, overhead.requests);
+        assertEquals(4_000_000, overhead.warmup);
+        assertFalse(overhead.neighbour);
+        assertEquals(Path.of("target"), overhead.dir);
     }
 }
