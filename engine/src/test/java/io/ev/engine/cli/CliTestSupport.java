@@ -29,6 +29,7 @@ import java.util.stream.Stream;
 import org.awaitility.core.ConditionTimeoutException;
 
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -300,6 +301,21 @@ final class CliTestSupport
         catch (final InterruptedException | ExecutionException ex)
         {
             throw new AssertionError("bin/ev " + String.join(" ", args) + ": " + ex, ex);
+        }
+    }
+
+    /**
+     * Asserts that what each stopped replica left in its data directory recovers on its own: {@code bin/ev
+     * replay} (verified against every commit marker) exits 0 and reaches the state digest the node reported.
+     */
+    static void assertReplaysToItsDigest(final Path... dirs)
+    {
+        for (final Path dir : dirs)
+        {
+            final String[] replay = runWithin(120, "replay", "--data", dir.toString(), "--json");
+            assertEquals("0", replay[0], "bin/ev replay --data " + dir + ": " + replay[1] + replay[2]);
+            assertEquals(status(dir).getProperty("stateDigest"), field(replay[1], "stateDigest"),
+                "bin/ev replay --data " + dir + " reached another state: " + replay[1]);
         }
     }
 
