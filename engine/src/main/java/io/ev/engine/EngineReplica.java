@@ -3,6 +3,8 @@
  */
 package io.ev.engine;
 
+import java.util.Arrays;
+
 import io.ev.journal.BatchDecoder;
 import io.ev.journal.BatchEncoder;
 import io.ev.journal.CrashPoint;
@@ -88,7 +90,7 @@ public final class EngineReplica implements ReplicaExecution
         this.mixed = new Batch[slots];
         this.mixedSeq = new long[slots];
         this.executed = new Batch[slots];
-        java.util.Arrays.fill(mixedSeq, -1);
+        Arrays.fill(mixedSeq, -1);
         this.roots = new long[slots];
         this.replyDigests = new long[slots];
         this.journalEncoders = new BatchEncoder[slots];

@@ -125,17 +125,10 @@ public final class PerformanceReport
             {
                 report.overhead = ReplicationOverhead.run(overhead, progress);
             }
-            catch (final IOException | RuntimeException ex)
+            catch (final InterruptedException ex)
             {
-                throw ex;
-            }
-            catch (final Exception ex)
-            {
-                if (ex instanceof InterruptedException)
-                {
-                    Thread.currentThread().interrupt();
-                }
-                throw new IllegalStateException("replication overhead: " + ex, ex);
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("replication overhead interrupted", ex);
             }
         }
         ReportWriter.write(report);

@@ -51,27 +51,20 @@ public final class ReplicationOverhead
         }
         BenchmarkMain.requireJvmOptions();
         final Result result = run(options, options.json ? System.err : System.out);
-        final boolean pinned = result.pinned;
-        final Path dir = result.dir;
-        final double[] standalone = result.standalone;
-        final double[] replicated = result.replicated;
-        final double[] ratios = result.ratios;
-        final double[] neighboured = result.neighboured;
-        final double[] neighbourRatios = result.neighbourRatios;
-        final double median = median(ratios);
+        final double median = result.medianRatio();
         final String neighbourJson = !options.neighbour ? "" : String.format(Locale.ROOT,
             ",\"standaloneBesideNeighbourPerSec\":%s,\"ratiosToStandaloneBesideNeighbour\":%s," +
             "\"medianRatioToStandaloneBesideNeighbour\":%.4f,\"medianHostCeiling\":%.4f",
-            Arrays.toString(neighboured), Arrays.toString(neighbourRatios), median(neighbourRatios),
-            median(ceilings(neighboured, standalone)));
+            Arrays.toString(result.neighboured), Arrays.toString(result.neighbourRatios),
+            median(result.neighbourRatios), median(ceilings(result.neighboured, result.standalone)));
         if (options.json)
         {
             System.out.printf(Locale.ROOT, "{\"rounds\":%d,\"requests\":%d,\"warmup\":%d,\"window\":%d," +
                 "\"inFlight\":%d,\"mtu\":%d,\"accounts\":%d,\"pinned\":%b,\"dataDirectories\":\"%s\"," +
                 "\"standalonePerSec\":%s,\"replicatedPerSec\":%s,\"ratios\":%s,\"medianRatio\":%.4f%s}%n",
                 options.rounds, options.requests, options.warmup, options.window, options.inFlight,
-                options.mtu, options.accounts, pinned, dir, Arrays.toString(standalone),
-                Arrays.toString(replicated), Arrays.toString(ratios), median, neighbourJson);
+                options.mtu, options.accounts, result.pinned, result.dir, Arrays.toString(result.standalone),
+                Arrays.toString(result.replicated), Arrays.toString(result.ratios), median, neighbourJson);
         }
         else
         {
@@ -79,15 +72,16 @@ public final class ReplicationOverhead
                 "median %.3f (per round %s)%nsteady state: %d requests per run after %d warm-up requests, window %d, " +
                 "%d batches in flight, data directories under %s%nstandalone median %.0f requests/s, " +
                 "replicated median %.0f requests/s%n",
-                pinned ? "one core per replica (taskset)" : "UNPINNED (no taskset or < 2 CPUs)", options.rounds,
-                median, Arrays.toString(ratios), options.requests, options.warmup, options.window, options.inFlight,
-                dir, median(standalone), median(replicated));
+                result.pinned ? "one core per replica (taskset)" : "UNPINNED (no taskset or < 2 CPUs)", options.rounds,
+                median, Arrays.toString(result.ratios), options.requests, options.warmup, options.window,
+                options.inFlight, result.dir, median(result.standalone), median(result.replicated));
             if (options.neighbour)
             {
                 System.out.printf(Locale.ROOT, "standalone beside a neighbour on the other core: median %.0f " +
                     "requests/s, host ceiling (it / standalone alone) median %.3f; replicated / it: median %.3f " +
-                    "(per round %s)%n", median(neighboured), median(ceilings(neighboured, standalone)),
-                    median(neighbourRatios), Arrays.toString(neighbourRatios));
+                    "(per round %s)%n", median(result.neighboured),
+                    median(ceilings(result.neighboured, result.standalone)), median(result.neighbourRatios),
+                    Arrays.toString(result.neighbourRatios));
             }
         }
     }
@@ -96,9 +90,11 @@ public final class ReplicationOverhead
      * Runs the rounds, printing a status line per run to {@code progress}.
      *
      * @return every round's throughputs and ratios.
-     * @throws Exception if a node fails or cannot be started.
+     * @throws IOException          if a node cannot be started or its data directory not made.
+     * @throws InterruptedException if interrupted while a node runs.
      */
-    static Result run(final Options options, final java.io.PrintStream progress) throws Exception
+    static Result run(final Options options, final java.io.PrintStream progress)
+        throws IOException, InterruptedException
     {
         final boolean pinned = Files.isExecutable(Path.of("/usr/bin/taskset")) &&
             Runtime.getRuntime().availableProcessors() >= 2;
@@ -192,7 +188,8 @@ public final class ReplicationOverhead
         return ceilings;
     }
 
-    private static double standalone(final Options options, final boolean pinned, final Path dir) throws Exception
+    private static double standalone(final Options options, final boolean pinned, final Path dir)
+        throws IOException, InterruptedException
     {
         final Process process = node(options, pinned, "0", dir, "--role", "standalone", "--drive", "smallbank",
             "--requests", Long.toString(options.warmup + options.requests), "--warmup", Long.toString(options.warmup),
@@ -205,7 +202,8 @@ public final class ReplicationOverhead
      *
      * @return the throughput of the one on core 0.
      */
-    private static double neighboured(final Options options, final boolean pinned, final Path dir) throws Exception
+    private static double neighboured(final Options options, final boolean pinned, final Path dir)
+        throws IOException, InterruptedException
     {
         final String[] args = {"--role", "standalone", "--drive", "smallbank", "--requests",
             Long.toString(options.warmup + options.requests), "--warmup", Long.toString(options.warmup),
@@ -224,7 +222,8 @@ public final class ReplicationOverhead
         }
     }
 
-    private static double replicated(final Options options, final boolean pinned, final Path dir) throws Exception
+    private static double replicated(final Options options, final boolean pinned, final Path dir)
+        throws IOException, InterruptedException
     {
         final String primaryEndpoint = "127.0.0.1:" + freeUdpPort();
         final String backupEndpoint = "127.0.0.1:" + freeUdpPort();
@@ -249,7 +248,7 @@ public final class ReplicationOverhead
         }
     }
 
-    private static double throughput(final Process process, final String what) throws Exception
+    private static double throughput(final Process process, final String what) throws IOException, InterruptedException
     {
         final String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!process.waitFor(30, TimeUnit.MINUTES) || 0 != process.exitValue())

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -167,8 +168,8 @@ final class ReportWriter
             final ReplicationOverhead.Result overhead = report.overhead;
             json.append(String.format(Locale.ROOT, ",\"overhead\":{\"pinned\":%b,\"dataDirectories\":%s," +
                 "\"standalonePerSec\":%s,\"replicatedPerSec\":%s,\"ratios\":%s,\"medianRatio\":%.4f}",
-                overhead.pinned, quote(overhead.dir.toString()), java.util.Arrays.toString(overhead.standalone),
-                java.util.Arrays.toString(overhead.replicated), java.util.Arrays.toString(overhead.ratios),
+                overhead.pinned, quote(overhead.dir.toString()), Arrays.toString(overhead.standalone),
+                Arrays.toString(overhead.replicated), Arrays.toString(overhead.ratios),
                 overhead.medianRatio()));
         }
         json.append(",\"targets\":[");
