@@ -305,17 +305,21 @@ final class CliTestSupport
     }
 
     /**
-     * Asserts that what each stopped replica left in its data directory recovers on its own: {@code bin/ev
-     * replay} (verified against every commit marker) exits 0 and reaches the state digest the node reported.
+     * Asserts that what each stopped replica left in its data directory recovers on its own: a verified replay
+     * (every commit marker checked) reaches the state digest the node reported, conserves money, and holds every
+     * request exactly once.
      */
-    static void assertReplaysToItsDigest(final Path... dirs)
+    static void assertReplaysConverge(final Path... dirs)
     {
         for (final Path dir : dirs)
         {
-            final String[] replay = runWithin(120, "replay", "--data", dir.toString(), "--json");
-            assertEquals("0", replay[0], "bin/ev replay --data " + dir + ": " + replay[1] + replay[2]);
-            assertEquals(status(dir).getProperty("stateDigest"), field(replay[1], "stateDigest"),
-                "bin/ev replay --data " + dir + " reached another state: " + replay[1]);
+            final String reported = status(dir).getProperty("stateDigest");
+            final ReplayCommand.Replayed replayed = ReplayCommand.replay(dir);
+            assertEquals(reported, String.format("%016x", replayed.report().root()),
+                "the replay of " + dir + " gives the digest the node reported");
+            assertTrue(replayed.conservation(), "conservation over the replay of " + dir);
+            assertEquals(replayed.report().requestsInState(), replayed.lastRequestId() + 1,
+                "every request of " + dir + " once");
         }
     }
 

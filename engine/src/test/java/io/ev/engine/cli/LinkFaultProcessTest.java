@@ -390,27 +390,8 @@ class LinkFaultProcessTest
     {
         CliTestSupport.stopCleanly(this::diagnostics, first, second);
         reader.join(TimeUnit.SECONDS.toMillis(60));
-        assertReplaysConverge();
+        CliTestSupport.assertReplaysConverge(dirA, dirB);
         return primaryOutput();
-    }
-
-    /**
-     * Replays both stopped data directories (what a restart does, read-only): each recovers, conserves money,
-     * holds every request once (requests in state = last request id + 1), and both give the digest the
-     * replicas last reported.
-     */
-    private void assertReplaysConverge()
-    {
-        final String reported = status(dirA).getProperty("stateDigest");
-        for (final Path dir : new Path[] {dirA, dirB})
-        {
-            final ReplayCommand.Replayed replayed = ReplayCommand.replay(dir);
-            final String digest = String.format("%016x", replayed.report().root());
-            assertEquals(reported, digest, "the replay of " + dir + " gives the replicas' digest");
-            assertTrue(replayed.conservation(), "conservation over the replay of " + dir);
-            assertEquals(replayed.report().requestsInState(), replayed.lastRequestId() + 1,
-                "every request of " + dir + " once");
-        }
     }
 
     private String primaryOutput()

@@ -250,7 +250,7 @@ class PauseProcessTest
     {
         CliTestSupport.stopCleanly(this::diagnostics, first, second);
         reader.join(TimeUnit.SECONDS.toMillis(60));
-        CliTestSupport.assertReplaysToItsDigest(dirA, dirB);
+        CliTestSupport.assertReplaysConverge(dirA, dirB);
         return primaryOutput();
     }
 
