@@ -21,6 +21,8 @@ import java.util.function.LongSupplier;
 import java.util.zip.CRC32C;
 
 import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.bytes.BytesStore;
+import net.openhft.chronicle.bytes.MappedBytesStore;
 import net.openhft.chronicle.bytes.SyncMode;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.RollCycle;
@@ -86,6 +88,9 @@ public final class Journal implements AutoCloseable
     private long reservedUpTo;
     /** The appender's write position after its last write in {@link #reservedCycle}, or -1 when unknown. */
     private long writeEnd = -1;
+    /** The mapped chunk of the appender's last write, advised by {@link #adviseNoReadAround}. */
+    private BytesStore<?, ?> advisedChunk;
+    private boolean advisedNoReadAround;
     private long lastAppended = -1;
     private long pendingSkipIndex = -1;
     private JournalReader entryReader;
@@ -581,7 +586,9 @@ public final class Journal implements AutoCloseable
     private void afterWrite(final short type, final long seq)
     {
         final int cycle = appender.cycle();
-        writeEnd = appender.wire().bytes().writePosition();
+        final Bytes<?> bytes = appender.wire().bytes();
+        writeEnd = bytes.writePosition();
+        adviseNoReadAround(bytes.bytesStore());
         if (cycle != reservedCycle)
         {
             reservedCycle = cycle;
@@ -596,6 +603,35 @@ public final class Journal implements AutoCloseable
                 // failure() is set: the next append throws CLOSED naming it
             }
         }
+    }
+
+    /**
+     * Once per mapped chunk the appender writes into: no read-around on its faults
+     * ({@link SpaceReserver#adviseNoReadAround}), which on a disk with a large {@code read_ahead_kb} zero-filled
+     * megabytes of reserved pages at a time on this thread (docs/PERFORMANCE.md, "Journals on tmpfs vs the VM disk").
+     */
+    private void adviseNoReadAround(final BytesStore<?, ?> chunk)
+    {
+        if (chunk != advisedChunk)
+        {
+            advisedChunk = chunk;
+            if (chunk instanceof MappedBytesStore)
+            {
+                // a chunk maps file offsets [start(), realCapacity()): its chunk size plus the overlap
+                final long start = chunk.start();
+                advisedNoReadAround = reserver.adviseNoReadAround(chunk.addressForRead(start),
+                    chunk.realCapacity() - start);
+            }
+        }
+    }
+
+    /**
+     * @return whether the mapped chunk of the last append was advised against read-around (false before the first
+     * append, and where the platform has no {@code madvise}); a test hook.
+     */
+    boolean advisedNoReadAround()
+    {
+        return advisedNoReadAround;
     }
 
     /**

@@ -6,6 +6,7 @@ package io.ev.journal;
 import java.io.IOException;
 import java.nio.file.Path;
 
+import net.openhft.posix.MAdviseFlag;
 import net.openhft.posix.PosixAPI;
 
 /**
@@ -18,6 +19,9 @@ import net.openhft.posix.PosixAPI;
  * <p>
  * Where the platform or the file system has no {@code fallocate} (no native library, EOPNOTSUPP,
  * ENOSYS), {@link #supported()} turns false and the journal relies on its free-space checks alone.
+ * <p>
+ * It also turns off the kernel's read-around on the mapped range the journal appends to
+ * ({@link #adviseNoReadAround}): see there.
  */
 final class SpaceReserver
 {
@@ -56,6 +60,37 @@ final class SpaceReserver
     boolean supported()
     {
         return null == unsupported;
+    }
+
+    /**
+     * {@code madvise(address, length, MADV_RANDOM)}: no read-around when a page of this mapping faults. A fault on
+     * a page of a shared file mapping that is not in the page cache reads the pages around it too, as many as the
+     * device's {@code read_ahead_kb} (8 MiB on some virtual disks); for the pages ahead of the journal's write
+     * position, reserved but never written, "reading" means zero-filling them, all on the appending thread at once.
+     * The journal appends through this mapping, so it gives read-around up: each page is then zero-filled when it
+     * is first touched, one at a time. A reader in the same process that shares the mapping (a primary's catch-up
+     * of a returning backup) reads page by page where pages are no longer cached; recovery and replay, in a new
+     * process, map the file with the kernel's default. Best effort: a platform without {@code madvise} keeps its
+     * default.
+     *
+     * @param address the start of the mapping, page aligned.
+     * @param length  its length in bytes.
+     * @return true when advised.
+     */
+    boolean adviseNoReadAround(final long address, final long length)
+    {
+        if (null == posix || 0 == address || length <= 0)
+        {
+            return false;
+        }
+        try
+        {
+            return 0 == posix.madvise(address, length, MAdviseFlag.MADV_RANDOM);
+        }
+        catch (final RuntimeException | LinkageError ex)
+        {
+            return false;
+        }
     }
 
     /**
