@@ -18,10 +18,12 @@ import java.util.List;
 import java.util.Properties;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -341,5 +343,75 @@ final class CliTestSupport
             end++;
         }
         return json.substring(start, end);
+    }
+
+    /**
+     * The standard output of a driving primary, read on a thread of its own by {@link CrashRecoveryTest#drain}: the
+     * requests acknowledged so far (its status lines) while it runs, and its first 100 and last 200 lines once the
+     * output ended.
+     */
+    static final class PrimaryOutput
+    {
+        private final AtomicLong acknowledged = new AtomicLong();
+        private final List<String> lines = new ArrayList<>();
+        private final CountDownLatch reached = new CountDownLatch(1);
+        private final long threshold;
+        private final Thread reader;
+
+        /**
+         * Starts reading {@code primary}'s standard output.
+         *
+         * @param threshold what {@link #awaitThreshold} waits for: this many requests acknowledged.
+         */
+        PrimaryOutput(final Process primary, final long threshold)
+        {
+            this.threshold = threshold;
+            reader = new Thread(() ->
+            {
+                final List<String> read = CrashRecoveryTest.drain(primary.getInputStream(), threshold, reached,
+                    acknowledged);
+                synchronized (lines)
+                {
+                    lines.addAll(read);
+                }
+            }, "primary-output");
+            reader.start();
+        }
+
+        /**
+         * Waits at most 120 s until the primary acknowledged the threshold, else fails naming {@code diagnostics}.
+         */
+        void awaitThreshold(final Supplier<String> diagnostics) throws InterruptedException
+        {
+            final boolean reachedInTime = reached.await(120, TimeUnit.SECONDS);
+            assertTrue(reachedInTime, () -> "the primary never acknowledged " + threshold + ": " + diagnostics.get());
+        }
+
+        /**
+         * @return the requests acknowledged by the last status line read.
+         */
+        long acknowledged()
+        {
+            return acknowledged.get();
+        }
+
+        /**
+         * Waits at most 60 s for the output to end (the process exited or closed it).
+         */
+        void join() throws InterruptedException
+        {
+            reader.join(TimeUnit.SECONDS.toMillis(60));
+        }
+
+        /**
+         * @return the lines kept (all of them once the output ended), one per line.
+         */
+        String text()
+        {
+            synchronized (lines)
+            {
+                return String.join("\n", lines);
+            }
+        }
     }
 }

@@ -10,9 +10,7 @@ import java.util.List;
 import java.util.Properties;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -74,10 +72,8 @@ class LinkFaultProcessTest
     Path tmp;
 
     private final List<Process> processes = new ArrayList<>();
-    private final List<String> primaryLines = new ArrayList<>();
-    private final AtomicLong acknowledged = new AtomicLong();
     private UdpFaultProxy proxy;
-    private Thread reader;
+    private CliTestSupport.PrimaryOutput driving;
     private long startNs;
     private Path dirA;
     private Path dirB;
@@ -202,17 +198,17 @@ class LinkFaultProcessTest
     {
         final Process backup = startPair(seed, Scenario.LONG_CUT_TO_BACKUP, false, false);
         final Process primary = processes.get(1);
-        final long ackedAtCut = acknowledged.get();
+        final long ackedAtCut = acknowledged();
         proxy.faults(Direction.A_TO_B, Faults.CUT_OFF);
         awaitOrFail(() -> "PRIMARY".equals(status(dirB).getProperty("role")), 60,
             "the backup never promoted itself while it heard nothing from the primary");
         // B's messages still reach A: A learns epoch 2 and stops
         assertTrue(primary.waitFor(60, TimeUnit.SECONDS), () -> "the old primary was not fenced: " + diagnostics());
-        reader.join(TimeUnit.SECONDS.toMillis(60));
+        driving.join();
         final String output = primaryOutput();
         assertTrue(0 != primary.exitValue() && output.contains("fenced"),
             "the old primary stopped fenced (" + primary.exitValue() + "): " + output);
-        final long acked = acknowledged.get();
+        final long acked = acknowledged();
         final long inState = promotedHolds(seed, ackedAtCut);
         proxy.heal();
         final Process rejoined = CliTestSupport.startNode(processes, dirA, List.of(), "backup", endpointA,
@@ -228,17 +224,17 @@ class LinkFaultProcessTest
     {
         final Process backup = startPair(seed, Scenario.LONG_FULL_CUT, false, false);
         final Process primary = processes.get(1);
-        final long ackedAtCut = acknowledged.get();
+        final long ackedAtCut = acknowledged();
         proxy.faults(Faults.CUT_OFF);
         final long ackedAlone = awaitBothActed(true);
         proxy.heal();
         assertTrue(primary.waitFor(60, TimeUnit.SECONDS), () -> "the old primary was not fenced after the cut " +
             "healed: " + diagnostics());
-        reader.join(TimeUnit.SECONDS.toMillis(60));
+        driving.join();
         final String output = primaryOutput();
         assertTrue(0 != primary.exitValue() && output.contains("fenced"),
             "the old primary stopped fenced (" + primary.exitValue() + "): " + output);
-        final long acked = acknowledged.get();
+        final long acked = acknowledged();
         // documented: what the old primary acknowledged before the cut is held, its solo commits are lost
         final long inState = promotedHolds(seed, ackedAtCut);
         assertTrue(acked > inState, "the old primary acknowledged requests alone (" + acked + ") that the new " +
@@ -287,9 +283,9 @@ class LinkFaultProcessTest
         {
             if (seenAlone[0] < 0 && "false".equals(status(dirA).getProperty("paired")))
             {
-                seenAlone[0] = acknowledged.get();
+                seenAlone[0] = acknowledged();
             }
-            return seenAlone[0] >= 0 && (acknowledged.get() >= seenAlone[0] + 1_000 ||
+            return seenAlone[0] >= 0 && (acknowledged() >= seenAlone[0] + 1_000 ||
                 String.valueOf(DRIVE_REQUESTS).equals(status(dirA).getProperty("acknowledged"))) &&
                 (!promotes || "PRIMARY".equals(status(dirB).getProperty("role")));
         }, 60, "the primary never went on alone" + (promotes ? " or the backup never promoted itself" : ""));
@@ -355,19 +351,8 @@ class LinkFaultProcessTest
         }
         final Process primary = CliTestSupport.startNode(processes, dirA, List.of(), "primary", endpointA,
             proxy.endpointTowardB(), seed, drive.toArray(new String[0]));
-        final CountDownLatch reached = new CountDownLatch(1);
-        reader = new Thread(() ->
-        {
-            final List<String> lines = CrashRecoveryTest.drain(primary.getInputStream(), faultAfter, reached,
-                acknowledged);
-            synchronized (primaryLines)
-            {
-                primaryLines.addAll(lines);
-            }
-        });
-        reader.start();
-        assertTrue(reached.await(120, TimeUnit.SECONDS), "the primary never acknowledged " + faultAfter + ": " +
-            diagnostics());
+        driving = new CliTestSupport.PrimaryOutput(primary, faultAfter);
+        driving.awaitThreshold(this::diagnostics);
         return backup;
     }
 
@@ -389,17 +374,19 @@ class LinkFaultProcessTest
     private String stop(final Process first, final Process second) throws Exception
     {
         CliTestSupport.stopCleanly(this::diagnostics, first, second);
-        reader.join(TimeUnit.SECONDS.toMillis(60));
+        driving.join();
         CliTestSupport.assertReplaysConverge(dirA, dirB);
         return primaryOutput();
     }
 
     private String primaryOutput()
     {
-        synchronized (primaryLines)
-        {
-            return String.join("\n", primaryLines);
-        }
+        return null == driving ? "(not started)" : driving.text();
+    }
+
+    private long acknowledged()
+    {
+        return null == driving ? 0 : driving.acknowledged();
     }
 
     private String elapsed()
@@ -415,7 +402,7 @@ class LinkFaultProcessTest
     private String diagnostics()
     {
         return "status a " + status(tmp.resolve("a")) + ", b " + status(tmp.resolve("b")) + "; primary acknowledged " +
-            acknowledged.get() + "; " + proxy + " A_TO_B " + proxy.counters(Direction.A_TO_B) + " B_TO_A " +
+            acknowledged() + "; " + proxy + " A_TO_B " + proxy.counters(Direction.A_TO_B) + " B_TO_A " +
             proxy.counters(Direction.B_TO_A) + "; primary output " + primaryOutput() + "; " + CliTestSupport.logs(tmp);
     }
 }

@@ -9,9 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.SplittableRandom;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -58,9 +56,7 @@ class PauseProcessTest
     Path tmp;
 
     private final List<Process> processes = new ArrayList<>();
-    private final List<String> primaryLines = new ArrayList<>();
-    private final AtomicLong acknowledged = new AtomicLong();
-    private Thread reader;
+    private CliTestSupport.PrimaryOutput driving;
     private long startNs;
     private Path dirA;
     private Path dirB;
@@ -134,17 +130,17 @@ class PauseProcessTest
             final Properties promoted = status(dirB);
             assertEquals("2", promoted.getProperty("epoch"), "the promoted backup is at the next epoch");
             final long inState = Long.parseLong(promoted.getProperty("requestsInState"));
-            final long ackedBeforeResume = acknowledged.get();
+            final long ackedBeforeResume = acknowledged();
             assertTrue(inState >= ackedBeforeResume, "the new primary holds " + inState + " requests, the old one " +
                 "acknowledged " + ackedBeforeResume);
             signal(primary, "CONT");
             assertTrue(primary.waitFor(60, TimeUnit.SECONDS), () -> "the resumed old primary was not fenced: " +
                 diagnostics());
-            reader.join(TimeUnit.SECONDS.toMillis(60));
+            driving.join();
             final String output = primaryOutput();
             assertTrue(0 != primary.exitValue() && output.contains("fenced"),
                 "the old primary stopped fenced (" + primary.exitValue() + "): " + output);
-            final long acked = acknowledged.get();
+            final long acked = acknowledged();
             assertTrue(acked <= inState, "the fenced primary acknowledged " + acked + " requests, the new primary " +
                 "holds " + inState + ": acknowledged requests lost");
             assertEquals(String.valueOf(inState), status(dirB).getProperty("requestsInState"),
@@ -215,19 +211,8 @@ class PauseProcessTest
         }
         final Process primary = CliTestSupport.startNode(processes, dirA, List.of(), "primary", endpointA, endpointB,
             seed, drive.toArray(new String[0]));
-        final CountDownLatch reached = new CountDownLatch(1);
-        reader = new Thread(() ->
-        {
-            final List<String> lines = CrashRecoveryTest.drain(primary.getInputStream(), pauseAfter, reached,
-                acknowledged);
-            synchronized (primaryLines)
-            {
-                primaryLines.addAll(lines);
-            }
-        });
-        reader.start();
-        assertTrue(reached.await(120, TimeUnit.SECONDS), "the primary never acknowledged " + pauseAfter + ": " +
-            diagnostics());
+        driving = new CliTestSupport.PrimaryOutput(primary, pauseAfter);
+        driving.awaitThreshold(this::diagnostics);
         return backup;
     }
 
@@ -249,7 +234,7 @@ class PauseProcessTest
     private String stop(final Process first, final Process second) throws Exception
     {
         CliTestSupport.stopCleanly(this::diagnostics, first, second);
-        reader.join(TimeUnit.SECONDS.toMillis(60));
+        driving.join();
         CliTestSupport.assertReplaysConverge(dirA, dirB);
         return primaryOutput();
     }
@@ -259,10 +244,12 @@ class PauseProcessTest
      */
     private String primaryOutput()
     {
-        synchronized (primaryLines)
-        {
-            return String.join("\n", primaryLines);
-        }
+        return null == driving ? "(not started)" : driving.text();
+    }
+
+    private long acknowledged()
+    {
+        return null == driving ? 0 : driving.acknowledged();
     }
 
     private String elapsed()
@@ -279,7 +266,7 @@ class PauseProcessTest
     private String diagnostics()
     {
         return "status a " + status(tmp.resolve("a")) + ", b " + status(tmp.resolve("b")) + "; primary acknowledged " +
-            acknowledged.get() + "; " + CliTestSupport.logs(tmp);
+            acknowledged() + "; " + CliTestSupport.logs(tmp);
     }
 
     private void destroyAll()
