@@ -43,6 +43,15 @@ import org.agrona.concurrent.IdleStrategy;
  * size) and {@code b} come from a SplitMix64 hash of (seed, batch seq, phase): a different but
  * reproducible assignment of requests to workers and order on each worker. Allocation-free.
  * <p>
+ * <b>Claimed split</b> ({@link Context#claimPositions(boolean)}, off by default): instead of a fixed share, each
+ * worker claims the next schedule slot of the phase from a shared counter (one padded {@link Sequence}, reset by
+ * the coordinator before it publishes the phase, {@code getAndAdd(1)} per request) until the phase is used up.
+ * Slot order is still the (possibly permuted) schedule above, but which worker runs a slot depends on timing, so
+ * the assignment is no longer reproducible. A worker that runs alone (the others parked or descheduled) executes
+ * the phase in schedule order, which for seed 0 is batch order: with a permissive mixer, a race can then only
+ * reorder requests that truly ran at the same time. One contended atomic add per request: measure before using it
+ * on many cores (the JMH suite's {@code workers} axis).
+ * <p>
  * <b>Failures.</b> A handler exception (or a reply longer than the batch allows) stops that
  * worker's share of the phase; the other workers finish theirs, the barrier completes, no later
  * phase starts, and {@link #execute} throws an {@link IllegalStateException} naming the lowest
@@ -77,7 +86,10 @@ public final class ParallelExecutor implements PhaseExecutor
     private final Thread[] threads;
     private final IdleStrategy coordinatorIdle;
     private final long scheduleSeed;
+    private final boolean claimPositions;
     private final long closeTimeoutMs;
+    /** Next schedule slot of the current phase to claim ({@link Context#claimPositions(boolean)}). */
+    private final Sequence claimed = new Sequence(0);
     /** Ticket of the newest published phase; workers acquire-load it. */
     private final Sequence published = new Sequence(0);
     private final AtomicReference<Throwable> agentError = new AtomicReference<>();
@@ -102,6 +114,7 @@ public final class ParallelExecutor implements PhaseExecutor
         private Supplier<IdleStrategy> idleStrategy = BackoffIdleStrategy::new;
         private boolean pinCpus;
         private long scheduleSeed;
+        private boolean claimPositions;
         private long closeTimeoutMs = CLOSE_TIMEOUT_MS_DEFAULT;
 
         /**
@@ -164,6 +177,22 @@ public final class ParallelExecutor implements PhaseExecutor
         public long scheduleSeed()
         {
             return scheduleSeed;
+        }
+
+        /**
+         * @param claimPositions true: workers claim a phase's schedule slots one at a time from a shared counter
+         *                       (the "claimed split" of the class comment); false (default): fixed round-robin
+         *                       shares.
+         */
+        public Context claimPositions(final boolean claimPositions)
+        {
+            this.claimPositions = claimPositions;
+            return this;
+        }
+
+        public boolean claimPositions()
+        {
+            return claimPositions;
         }
 
         /**
@@ -240,6 +269,7 @@ public final class ParallelExecutor implements PhaseExecutor
         ctx.conclude();
         final int count = ctx.workers();
         this.scheduleSeed = ctx.scheduleSeed();
+        this.claimPositions = ctx.claimPositions() && count > 1;
         this.closeTimeoutMs = ctx.closeTimeoutMs();
         this.workers = new Worker[count];
         this.runners = new AgentRunner[count];
@@ -338,6 +368,10 @@ public final class ParallelExecutor implements PhaseExecutor
         this.batch = batch;
         this.handler = handler;
         this.phase = phase;
+        if (claimPositions)
+        {
+            claimed.set(0); // every worker finished the previous phase: nobody claims until the ticket below
+        }
         final long ticket = ++this.ticket;
         published.set(ticket);
         return ticket;
@@ -415,6 +449,14 @@ public final class ParallelExecutor implements PhaseExecutor
     public long scheduleSeed()
     {
         return scheduleSeed;
+    }
+
+    /**
+     * @return whether workers claim schedule slots from a shared counter (with more than one worker).
+     */
+    public boolean claimPositions()
+    {
+        return claimPositions;
     }
 
     /**
@@ -625,7 +667,8 @@ public final class ParallelExecutor implements PhaseExecutor
             failure = null;
             final int start = batch.phaseStart(phase);
             final int size = batch.phaseEnd(phase) - start;
-            if (index >= size)
+            final boolean claim = executor.claimPositions;
+            if (!claim && index >= size)
             {
                 return 0;
             }
@@ -635,8 +678,10 @@ public final class ParallelExecutor implements PhaseExecutor
             final int multiplier = scheduleMultiplier(seed, hash, size);
             final int offset = scheduleOffset(seed, hash, size);
             final Request request = this.request;
+            final Sequence claimed = executor.claimed;
             int executed = 0;
-            for (int k = index; k < size; k += workerCount)
+            for (int k = claim ? (int)claimed.getAndAdd(1) : index; k < size;
+                k = claim ? (int)claimed.getAndAdd(1) : k + workerCount)
             {
                 final int requestIndex = batch.member(start + scheduledPosition(k, multiplier, offset, size));
                 batch.wrap(request, requestIndex);

@@ -25,7 +25,18 @@ public final class SteppedExecutor implements AutoCloseable
      */
     public SteppedExecutor(final StateStore store, final int workers)
     {
-        executor = new ParallelExecutor(store, new ParallelExecutor.Context().workers(workers), false);
+        this(store, workers, false);
+    }
+
+    /**
+     * @param store          the store; {@code workers} writers are taken from it.
+     * @param workers        workers, each stepped with {@link #doWork(int)} on a thread of its own.
+     * @param claimPositions workers claim schedule slots from a shared counter instead of fixed shares.
+     */
+    public SteppedExecutor(final StateStore store, final int workers, final boolean claimPositions)
+    {
+        executor = new ParallelExecutor(store, new ParallelExecutor.Context().workers(workers)
+            .claimPositions(claimPositions), false);
     }
 
     /**

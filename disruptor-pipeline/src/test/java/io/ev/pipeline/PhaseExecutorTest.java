@@ -29,6 +29,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.awaitility.Awaitility.await;
@@ -139,16 +140,20 @@ class PhaseExecutorTest
         return store.seal(batch.seq());
     }
 
-    @ParameterizedTest(name = "workers = {0}")
-    @ValueSource(ints = {1, 2, 4, 16})
+    @ParameterizedTest(name = "workers = {0}, claim positions {1}, schedule seed {2}")
+    @CsvSource({"1, false, 0", "2, false, 0", "4, false, 0", "16, false, 0", "2, true, 0", "4, true, 0",
+        "16, true, 0", "4, true, 99"})
     @Timeout(30)
-    void shouldExecuteEveryRequestOnceAndPhasesOneAfterAnother(final int workers)
+    void shouldExecuteEveryRequestOnceAndPhasesOneAfterAnother(
+        final int workers, final boolean claim, final long scheduleSeed)
     {
         final Random random = new Random(seed());
         try (StateStore store = openStore(workers);
-            ParallelExecutor executor = new ParallelExecutor(store, workers, IDLE))
+            ParallelExecutor executor = new ParallelExecutor(store, new ParallelExecutor.Context().workers(workers)
+                .idleStrategy(IDLE).scheduleSeed(scheduleSeed).claimPositions(claim)))
         {
             assertEquals(workers, executor.workers());
+            assertEquals(claim, executor.claimPositions());
             for (long seq = 1; seq <= 3; seq++)
             {
                 final Batch batch = phasedBatch(seq, 150, 1 + random.nextInt(8), random);
@@ -163,9 +168,17 @@ class PhaseExecutorTest
                 {
                     for (int position = batch.phaseStart(phase); position < batch.phaseEnd(phase); position++)
                     {
-                        final int q = position - batch.phaseStart(phase);
-                        assertEquals(ParallelExecutor.WORKER_NAME_PREFIX + (q % workers),
-                            handler.threads[batch.member(position)].getName(), "round-robin within the phase");
+                        final String thread = handler.threads[batch.member(position)].getName();
+                        if (claim)
+                        {
+                            assertTrue(thread.startsWith(ParallelExecutor.WORKER_NAME_PREFIX), "ran on " + thread);
+                        }
+                        else
+                        {
+                            final int q = position - batch.phaseStart(phase);
+                            assertEquals(ParallelExecutor.WORKER_NAME_PREFIX + (q % workers), thread,
+                                "round-robin within the phase");
+                        }
                     }
                 }
             }
@@ -219,16 +232,18 @@ class PhaseExecutorTest
         }
     }
 
-    @Test
+    @ParameterizedTest(name = "claim positions {0}")
+    @ValueSource(booleans = {false, true})
     @Timeout(30)
-    void shouldMatchSequentialForConflictingTransfersMixedIntoPhases()
+    void shouldMatchSequentialForConflictingTransfersMixedIntoPhases(final boolean claim)
     {
         final long seed = seed();
         final Random parallelRandom = new Random(seed);
         final Random sequentialRandom = new Random(seed);
         try (StateStore parallelStore = openStore(4);
             StateStore sequentialStore = openStore(1);
-            ParallelExecutor parallel = new ParallelExecutor(parallelStore, 4, IDLE);
+            ParallelExecutor parallel = new ParallelExecutor(parallelStore,
+                new ParallelExecutor.Context().workers(4).idleStrategy(IDLE).claimPositions(claim));
             SequentialExecutor sequential = new SequentialExecutor(sequentialStore))
         {
             for (long seq = 1; seq <= 3; seq++)
@@ -249,14 +264,16 @@ class PhaseExecutorTest
         }
     }
 
-    @Test
+    @ParameterizedTest(name = "claim positions {0}")
+    @ValueSource(booleans = {false, true})
     @Timeout(30)
-    void shouldSurfaceAHandlerFailureAndStillCloseTheWorkers()
+    void shouldSurfaceAHandlerFailureAndStillCloseTheWorkers(final boolean claim)
     {
         final Random random = new Random(seed());
         try (StateStore store = openStore(4))
         {
-            final ParallelExecutor executor = new ParallelExecutor(store, 4, IDLE);
+            final ParallelExecutor executor = new ParallelExecutor(store,
+                new ParallelExecutor.Context().workers(4).idleStrategy(IDLE).claimPositions(claim));
             final Batch batch = phasedBatch(3, 64, 4, random);
             final int failingPhase = 1;
             final int failAt = batch.member(batch.phaseStart(failingPhase));

@@ -98,6 +98,33 @@ class SteppedExecutorTest
     }
 
     @Test
+    void shouldLetALoneWorkerClaimTheWholePhaseInBatchOrder()
+    {
+        try (StateStore store = openStore(); SteppedExecutor executor = new SteppedExecutor(store, 2, true))
+        {
+            final Batch batch = batch(1, 1, 1);
+            store.begin(1);
+            final long ticket = executor.publishPhase(batch, ECHO, 0);
+
+            assertEquals(1 + 3, executor.doWork(0)); // worker 1 has not started: worker 0 claims all three
+            assertTrue(executor.workerDone(0, ticket));
+            assertEquals(1, executor.doWork(1)); // a new phase, nothing left to claim
+            assertTrue(executor.workerDone(1, ticket));
+            executor.checkFailures(batch, 0);
+            for (int i = 0; i < 3; i++)
+            {
+                assertEquals(100 + i, batch.replies().getLong(batch.replyOffset(i)));
+            }
+
+            final Batch next = batch(1, 1);
+            final long second = executor.publishPhase(next, ECHO, 0);
+            assertEquals(1 + 2, executor.doWork(1)); // the counter starts again at slot 0 for each phase
+            assertEquals(1, executor.doWork(0));
+            assertTrue(executor.workerDone(0, second) && executor.workerDone(1, second));
+        }
+    }
+
+    @Test
     void shouldReportTheLowestFailedRequestAsExecuteDoes()
     {
         try (StateStore store = openStore(); SteppedExecutor executor = new SteppedExecutor(store, 2))

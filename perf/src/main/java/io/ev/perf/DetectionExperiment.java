@@ -330,9 +330,10 @@ public final class DetectionExperiment
         final StringBuilder json = new StringBuilder(4096);
         json.append(String.format(Locale.ROOT,
             "{\"requests\":%d,\"warmup\":%d,\"seed\":%d,\"workers\":%d,\"batch\":%d,\"accounts\":%d," +
-            "\"profile\":\"%s\",\"idle\":\"%s\",\"availableProcessors\":%d,\"javaVersion\":\"%s\",\"configurations\":[",
+            "\"profile\":\"%s\",\"idle\":\"%s\",\"split\":\"%s\",\"availableProcessors\":%d,\"javaVersion\":\"%s\"," +
+            "\"configurations\":[",
             options.requests, options.warmup, options.seed, options.workers, options.batch, options.accounts,
-            options.profile, options.idle, Runtime.getRuntime().availableProcessors(),
+            options.profile, options.idle, options.split, Runtime.getRuntime().availableProcessors(),
             System.getProperty("java.version")));
         for (int i = 0; i < results.size(); i++)
         {
@@ -409,7 +410,8 @@ public final class DetectionExperiment
                 parallel = new ParallelExecutor(store, new ParallelExecutor.Context()
                     .workers(options.workers)
                     .idleStrategy(Options.idleStrategy(options.idle))
-                    .scheduleSeed(scheduleSeed));
+                    .scheduleSeed(scheduleSeed)
+                    .claimPositions("claim".equals(options.split)));
                 replica = new EngineReplica(store, store.newWriter(), registry, parallel, options.batch);
             }
             catch (final RuntimeException ex)
@@ -712,13 +714,14 @@ public final class DetectionExperiment
         int accounts = 10_000;
         String profile = "contended";
         String idle = "backoff";
+        String split = "round-robin";
         String configs = "default";
 
         static String usage()
         {
             return "usage: bin/ev detect [--requests N] [--warmup N] [--seed S] [--workers W] [--batch B]\n" +
                 "                     [--accounts A] [--profile contended|uniform] [--idle backoff|yield|spin]\n" +
-                "                     [--configs default|all|NAME,...] [--json]\n" +
+                "                     [--split round-robin|claim] [--configs default|all|NAME,...] [--json]\n" +
                 "  the concurrency-bug experiment (WORKLOADS.md): SmallBank with the racy SendPaymentWithFee;\n" +
                 "  counts batches whose parallel result differs from sequential execution, and how many of\n" +
                 "  them Execute-Verify detects and repairs, per configuration (same requests for each)\n" +
@@ -732,6 +735,8 @@ public final class DetectionExperiment
                 "  --profile P   contended (H = 100, p = 0.9) or uniform (default contended)\n" +
                 "  --idle I      how workers wait: backoff (the engine's default: spin, yield, park 1 us to\n" +
                 "                100 us), yield or spin (default backoff)\n" +
+                "  --split S     how a phase is shared out: round-robin (the engine's: fixed shares) or claim\n" +
+                "                (each worker claims the next request from a shared counter) (default round-robin)\n" +
                 "  --configs C   default: " + names(0, DEFAULT_CONFIGURATIONS) + ";\n" +
                 "                all: also " + names(DEFAULT_CONFIGURATIONS, CONFIGURATIONS.size()) + "\n" +
                 "  --json        the summary as one JSON object on stdout (progress and table go to stderr)";
@@ -781,6 +786,9 @@ public final class DetectionExperiment
                 case "--idle":
                     idle = value;
                     break;
+                case "--split":
+                    split = value;
+                    break;
                 case "--configs":
                     configs = value;
                     break;
@@ -797,6 +805,8 @@ public final class DetectionExperiment
             require(workers >= 1 && workers <= ParallelExecutor.MAX_WORKERS,
                 "--workers " + workers + " must be in [1, " + ParallelExecutor.MAX_WORKERS + "]");
             require(batch >= 1 && batch <= 1 << 16, "--batch " + batch + " must be in [1, 65536]");
+            require("round-robin".equals(split) || "claim".equals(split),
+                "--split " + split + " must be round-robin or claim");
             require(accounts >= 2 && accounts <= 100_000_000, "--accounts " + accounts + " must be in [2, 10^8]");
             require("contended".equals(profile) || "uniform".equals(profile),
                 "--profile " + profile + " must be contended or uniform");
@@ -865,8 +875,8 @@ public final class DetectionExperiment
         String describe()
         {
             return String.format(Locale.ROOT, "%d requests per configuration in batches of %d (after %d warm-up), " +
-                "profile %s, %d accounts, %d workers per replica (idle %s), seed %d, %d available processors",
-                requests, batch, warmup, profile, accounts, workers, idle, seed,
+                "profile %s, %d accounts, %d workers per replica (idle %s, %s split), seed %d, %d available processors",
+                requests, batch, warmup, profile, accounts, workers, idle, split, seed,
                 Runtime.getRuntime().availableProcessors());
         }
 

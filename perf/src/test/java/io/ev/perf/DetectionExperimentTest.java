@@ -23,6 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DetectionExperimentTest
 {
     private static final String[] SMALL = {"--accounts", "1000", "--batch", "128", "--requests", "2560"};
+    private static final String[] SMALL_CLAIMED =
+        {"--accounts", "1000", "--batch", "128", "--requests", "2560", "--split", "claim"};
 
     @Test
     @Timeout(60)
@@ -56,24 +58,31 @@ class DetectionExperimentTest
     @Timeout(60)
     void shouldAccountEveryReplicatedBatchConsistently()
     {
-        for (final String name : List.of("ev-permissive", "ev-permissive-diversity"))
+        for (final String[] args : List.of(SMALL, SMALL_CLAIMED))
         {
-            final DetectionExperiment.Result result = run(name, SMALL);
-            assertEquals(20, result.batches, name);
-            assertEquals(0, result.detectedWithoutManifestation, name + ": detected a batch that did not manifest");
-            assertEquals(0, result.sequentialNotConserving, name + ": a sequential run did not conserve money");
-            assertEquals(result.detectedByCounter, result.detected, name);
-            assertEquals(result.detected, result.repairedByReexecution + result.repairedByTransfer, name);
-            assertEquals(result.manifestedEither, result.detected + result.undetected, name);
-            // a detected batch is re-executed sequentially; an undetected one commits its parallel result
-            assertEquals(result.undetected, result.committedWrong, name);
-            assertEquals(result.undetected, result.manifestedBothIdentically, name);
-            assertTrue(result.replicasAgree, name + ": the replicas ended with different roots");
-            assertEquals(0, result.retransmits, name);
-            if (0 == result.committedWrong)
+            for (final String configuration : List.of("ev-permissive", "ev-permissive-diversity"))
             {
-                assertTrue(result.finalEqualsReplay, name + ": every batch committed right, yet the replay differs");
+                assertConsistent(configuration + (SMALL == args ? "" : " (claimed split)"), run(configuration, args));
             }
+        }
+    }
+
+    private static void assertConsistent(final String name, final DetectionExperiment.Result result)
+    {
+        assertEquals(20, result.batches, name);
+        assertEquals(0, result.detectedWithoutManifestation, name + ": detected a batch that did not manifest");
+        assertEquals(0, result.sequentialNotConserving, name + ": a sequential run did not conserve money");
+        assertEquals(result.detectedByCounter, result.detected, name);
+        assertEquals(result.detected, result.repairedByReexecution + result.repairedByTransfer, name);
+        assertEquals(result.manifestedEither, result.detected + result.undetected, name);
+        // a detected batch is re-executed sequentially; an undetected one commits its parallel result
+        assertEquals(result.undetected, result.committedWrong, name);
+        assertEquals(result.undetected, result.manifestedBothIdentically, name);
+        assertTrue(result.replicasAgree, name + ": the replicas ended with different roots");
+        assertEquals(0, result.retransmits, name);
+        if (0 == result.committedWrong)
+        {
+            assertTrue(result.finalEqualsReplay, name + ": every batch committed right, yet the replay differs");
         }
     }
 
@@ -94,6 +103,11 @@ class DetectionExperimentTest
         assertEquals("--profile hot must be contended or uniform", ex.getMessage());
         assertThrows(IllegalArgumentException.class,
             () -> DetectionExperiment.Options.parse(new String[] {"--configs", "ev-nothing"}));
+        assertEquals("round-robin", DetectionExperiment.Options.parse(new String[0]).split);
+        assertEquals("claim", DetectionExperiment.Options.parse(new String[] {"--split", "claim"}).split);
+        final IllegalArgumentException split = assertThrows(IllegalArgumentException.class,
+            () -> DetectionExperiment.Options.parse(new String[] {"--split", "dynamic"}));
+        assertEquals("--split dynamic must be round-robin or claim", split.getMessage());
     }
 
     private static DetectionExperiment.Result run(final String name, final String[] args)
