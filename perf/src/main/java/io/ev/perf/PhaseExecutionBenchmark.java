@@ -82,6 +82,10 @@ public class PhaseExecutionBenchmark
     @Param({ "false" })
     boolean pin;
 
+    /** Workers claim requests from a shared counter instead of round-robin shares (ParallelExecutor.Context). */
+    @Param({ "false" })
+    boolean claim;
+
     private final TransactionRegistry registry = SmallBank.registerAll(new TransactionRegistry(), false);
     private final KeyConflictMixer mixer = new KeyConflictMixer(BATCH_REQUESTS);
     private StateStore store;
@@ -109,7 +113,8 @@ public class PhaseExecutionBenchmark
             final StoreWriter writer = store.newWriter();
             SmallBankLoader.load(store, writer, accounts, SmallBankRequests.SEED);
             executor = 1 == workers ? new SequentialExecutor(writer) :
-                new ParallelExecutor(store, new ParallelExecutor.Context().workers(workers).pinCpus(pin));
+                new ParallelExecutor(store, new ParallelExecutor.Context().workers(workers).pinCpus(pin)
+                    .claimPositions(claim));
         }
         catch (final RuntimeException ex)
         {
