@@ -67,10 +67,18 @@ public class PhaseToPhasePublication
 
     public PhaseToPhasePublication()
     {
+        this(false);
+    }
+
+    /**
+     * @param claimPositions the workers claim requests from a shared counter ({@link ClaimedPhaseToPhasePublication}).
+     */
+    protected PhaseToPhasePublication(final boolean claimPositions)
+    {
         final StateStore[] opened = new StateStore[1];
         sequential = StressFixtures.openCommitted(2, opened);
         store = opened[0];
-        executor = new SteppedExecutor(store, 2);
+        executor = new SteppedExecutor(store, 2, claimPositions);
         if (2 != batch.phaseCount() || 0 != batch.member(0) || 1 != batch.member(1) ||
             2 != batch.member(2) || 3 != batch.member(3) || 2 != batch.phaseStart(1))
         {

@@ -31,6 +31,7 @@ class PublicationStressTest
 {
     /** Every test of the package: a test that drops out of jcstress's test list fails this test. */
     private static final Set<String> TESTS = Set.of(
+        "ClaimedPhaseToPhasePublication",
         "PhaseDonePublication",
         "PhaseStartPublication",
         "PhaseToPhasePublication",
