@@ -50,10 +50,11 @@ import org.agrona.concurrent.IdleStrategy;
  * the assignment is no longer reproducible. A worker that runs alone (the others parked or descheduled) executes
  * the phase in schedule order, which for seed 0 is batch order: with a permissive mixer, a race can then only
  * reorder requests that truly ran at the same time. One contended atomic add per request: measure before using it
- * on many cores (the JMH suite's {@code workers} axis).
+ * on many cores ({@code PhaseExecutionBenchmark -p claim=false,true} over the {@code workers} axis).
  * <p>
  * <b>Failures.</b> A handler exception (or a reply longer than the batch allows) stops that
- * worker's share of the phase; the other workers finish theirs, the barrier completes, no later
+ * worker's share of the phase; the other workers finish theirs (with the claimed split: claim the
+ * rest of the phase), the barrier completes, no later
  * phase starts, and {@link #execute} throws an {@link IllegalStateException} naming the lowest
  * failed request index and the batch seq, with the handler's exception as cause. The executor
  * stays usable (the caller rolls the store batch back). A worker thread that stops (it should

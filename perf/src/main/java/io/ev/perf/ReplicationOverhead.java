@@ -4,6 +4,7 @@
 package io.ev.perf;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -93,7 +94,7 @@ public final class ReplicationOverhead
      * @throws IOException          if a node cannot be started or its data directory not made.
      * @throws InterruptedException if interrupted while a node runs.
      */
-    static Result run(final Options options, final java.io.PrintStream progress)
+    static Result run(final Options options, final PrintStream progress)
         throws IOException, InterruptedException
     {
         final boolean pinned = Files.isExecutable(Path.of("/usr/bin/taskset")) &&
